@@ -1,0 +1,140 @@
+"""Slack through slack-sdk's WebClient: Block Kit cards, escaped text, classified failures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from notifiers import DeliveryError, Sent
+from notifiers.render import STATUS_EMOJI, days_left, headline, plain_text, status_label
+from tracker.model import Alert
+
+# Errors that no retry will heal: the config (token, channel, membership) must change.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+        "token_revoked", "token_expired", "not_authed", "msg_too_long", "no_permission",
+        "missing_scope", "invalid_blocks", "restricted_action",
+    }
+)
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+FALLBACK_LIMIT = 3000
+MAX_BLOCKS = 50
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make feed text inert in Slack: no mentions, no links, no markup it did not earn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class SlackNotifier:
+    name = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = "https://slack.com/api/",
+        default_channel: str = "#commitments",
+        today: Callable[[], date] | None = None,
+        client: WebClient | None = None,
+    ) -> None:
+        self._client = client or WebClient(
+            token=token,
+            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            timeout=15,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=2),
+                RateLimitErrorRetryHandler(max_retry_count=2),
+                ServerErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        self._default_channel = default_channel
+        self._today = today or (lambda: datetime.now(timezone.utc).date())
+
+    def __repr__(self) -> str:  # never show the client, which holds the token
+        return f"SlackNotifier(default_channel={self._default_channel!r})"
+
+    def send(self, alert: Alert) -> Sent:
+        channel = alert.channel or self._default_channel
+        try:
+            response = self._client.chat_postMessage(
+                channel=channel,
+                text=truncate(escape_mrkdwn(plain_text(alert, self._today())), FALLBACK_LIMIT),
+                blocks=render_blocks(alert, self._today()),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:
+            raise classify(error, channel) from None
+        except SlackClientError as error:
+            raise DeliveryError(f"slack: {type(error).__name__}: {error}", permanent=False) from None
+        except OSError as error:
+            raise DeliveryError(f"slack: network error: {error}", permanent=False) from None
+        return Sent(remote_id=response.get("ts"))
+
+
+def classify(error: SlackApiError, channel: str) -> DeliveryError:
+    response = error.response
+    code = response.get("error", "unknown_error") if hasattr(response, "get") else "unknown_error"
+    status = getattr(response, "status_code", None)
+    retry_after = None
+    if status == 429:
+        header = (getattr(response, "headers", None) or {}).get("Retry-After") or (
+            getattr(response, "headers", None) or {}
+        ).get("retry-after")
+        retry_after = float(header) if header and str(header).isdigit() else 30.0
+        return DeliveryError(f"slack: rate limited in {channel}", permanent=False, retry_after=retry_after)
+    permanent = code in PERMANENT_ERRORS
+    where = f" ({channel})" if code in ("channel_not_found", "not_in_channel", "is_archived") else ""
+    return DeliveryError(f"slack: {code}{where} (HTTP {status})", permanent=permanent)
+
+
+def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
+    """A Block Kit card. Every text from a feed or a rule is escaped and cut to Slack's limits."""
+    title = truncate(alert.commitment_title, HEADER_LIMIT)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}]
+    if alert.kind == "status_change":
+        old, new = alert.old_status or "pending", alert.new_status or "pending"
+        line = f"{STATUS_EMOJI.get(old, '')} {status_label(old)} → {STATUS_EMOJI.get(new, '')} *{status_label(new)}*"
+    else:
+        line = escape_mrkdwn(headline(alert))
+    blocks.append(_section(line))
+    if alert.target:
+        deadline = f"\n*Deadline:* {alert.deadline.isoformat()} ({days_left(alert.deadline, today)})" if alert.deadline else ""
+        blocks.append(_section(f"*Target:* {escape_mrkdwn(alert.target)}{deadline}"))
+    if alert.entry_title:
+        title_text = escape_mrkdwn(truncate(alert.entry_title, 500))
+        link = f"<{alert.entry_url}|{title_text}>" if _is_safe_url(alert.entry_url) else title_text
+        published = f" · {alert.published_at:%Y-%m-%d}" if alert.published_at else ""
+        source = f"\n{escape_mrkdwn(alert.feed_name or '')}{published}"
+        blocks.append(_section(f"*Evidence:* {link}{source}"))
+    if alert.matched_terms:
+        blocks.append(_section("*Matched:* " + escape_mrkdwn(", ".join(alert.matched_terms))))
+    context = f"rule `{escape_mrkdwn(alert.commitment_id)}`"
+    if alert.source_document:
+        context += f" · source {escape_mrkdwn(alert.source_document)}"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(context, SECTION_LIMIT)}]})
+    return blocks[:MAX_BLOCKS]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+
+
+def _is_safe_url(url: str | None) -> bool:
+    """Only http(s) links without characters that would break out of Slack's <url|label>."""
+    return bool(url) and url.startswith(("http://", "https://")) and not any(ch in url for ch in "<>|\n ")

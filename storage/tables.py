@@ -1,0 +1,180 @@
+"""SQLModel tables: the tracker's durable state.
+
+Uniqueness lives in the database (feed name, entry key, evidence per entry and
+commitment, delivery dedupe key), so a second poll or a second instance can never
+store a thing twice however the code above is interleaved.
+Every time is UTC and timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from datetime import timezone
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, on every backend.
+
+    SQLite has no time zones and hands back naive values; this puts UTC back on
+    them and refuses naive values going in, where the zone would be a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: every stored time must be timezone-aware")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feed"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    url: str
+    configured_url: str
+    active: bool = True
+    interval_seconds: float = 1800.0
+    # HTTP validators, sent back verbatim on the next fetch.
+    etag: Optional[str] = None
+    last_modified: Optional[str] = None
+    body_hash: Optional[str] = None
+    # Health.
+    last_status: Optional[str] = None
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    last_warning: Optional[str] = Field(default=None, sa_column=Column(Text))
+    last_polled_at: Optional[datetime] = _utc_column()
+    last_success_at: Optional[datetime] = _utc_column()
+    last_new_item_at: Optional[datetime] = _utc_column()
+    next_check_at: Optional[datetime] = _utc_column(index=True)
+    consecutive_failures: int = 0
+    disabled_reason: Optional[str] = None
+    items: int = 0
+
+
+class EntryRow(SQLModel, table=True):
+    __tablename__ = "entry"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    url: Optional[str] = Field(default=None, index=True)
+    guid: Optional[str] = None
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    language: Optional[str] = None
+    published_at: Optional[datetime] = _utc_column(index=True)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class EntryFeedRow(SQLModel, table=True):
+    """Every feed that carried an entry: a syndicated story is one entry, many feeds."""
+
+    __tablename__ = "entry_feed"
+
+    entry_id: int = Field(foreign_key="entry.id", primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", primary_key=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class CommitmentRow(SQLModel, table=True):
+    __tablename__ = "commitment"
+
+    id: str = Field(primary_key=True)
+    title: str
+    actor: str
+    category: str = Field(index=True)
+    target: str = Field(sa_column=Column(Text, nullable=False))
+    deadline: date
+    source_document: Optional[str] = None
+    channel: Optional[str] = None
+    active: bool = True
+    rule_hash: Optional[str] = None
+    status: str = "pending"
+    status_since: Optional[datetime] = _utc_column()
+    revised_target_year: Optional[int] = None
+    # The publication time of the evidence the current status rests on: an older
+    # article arriving late must not override it.
+    status_evidence_at: Optional[datetime] = _utc_column()
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class EvidenceRow(SQLModel, table=True):
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("entry_id", "commitment_id", name="uq_evidence_entry_commitment"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="entry.id", index=True)
+    commitment_id: str = Field(foreign_key="commitment.id", index=True)
+    matched_terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    signal: str = "mention"
+    signal_phrase: Optional[str] = None
+    target_year: Optional[int] = None
+    value: Optional[float] = None
+    quote: str = Field(default="", sa_column=Column(Text, nullable=False))
+    published_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    dismissed_at: Optional[datetime] = _utc_column()
+    dismissed_note: Optional[str] = None
+
+
+class StatusChangeRow(SQLModel, table=True):
+    """History: appended, never updated."""
+
+    __tablename__ = "status_change"
+    __table_args__ = (Index("ix_status_change_commitment_at", "commitment_id", "changed_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    commitment_id: str = Field(foreign_key="commitment.id")
+    old_status: str
+    new_status: str
+    changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    cause: str
+    evidence_id: Optional[int] = Field(default=None, foreign_key="evidence.id")
+    changed_by: Optional[str] = None
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    revised_target_year: Optional[int] = None
+
+
+class DeliveryRow(SQLModel, table=True):
+    """The outbox: written in the same transaction as the change that causes it."""
+
+    __tablename__ = "delivery"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True)
+    kind: str
+    commitment_id: Optional[str] = Field(default=None, foreign_key="commitment.id", index=True)
+    channel: Optional[str] = None
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: Optional[datetime] = _utc_column()
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    remote_id: Optional[str] = None
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: Optional[datetime] = _utc_column()
+
+
+ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow)

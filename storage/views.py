@@ -1,0 +1,111 @@
+"""Read models for the people who review: status table, evidence list, feed health.
+
+Plain dicts with stable keys; the CLI (and later the web page and API) format them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from storage.tables import CommitmentRow, EntryRow, EvidenceRow, FeedRow
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def status_rows(session: Session) -> list[dict[str, Any]]:
+    counts = dict(
+        session.exec(
+            select(EvidenceRow.commitment_id, func.count())
+            .where(EvidenceRow.dismissed_at == None)  # noqa: E711
+            .group_by(EvidenceRow.commitment_id)
+        ).all()
+    )
+    latest = dict(
+        session.exec(
+            select(EvidenceRow.commitment_id, func.max(EvidenceRow.published_at))
+            .where(EvidenceRow.dismissed_at == None)  # noqa: E711
+            .group_by(EvidenceRow.commitment_id)
+        ).all()
+    )
+    rows = session.exec(select(CommitmentRow).where(CommitmentRow.active == True).order_by(CommitmentRow.id))  # noqa: E712
+    return [
+        {
+            "id": row.id,
+            "title": row.title,
+            "actor": row.actor,
+            "category": row.category,
+            "status": row.status,
+            "deadline": row.deadline.isoformat(),
+            "revised_target_year": row.revised_target_year,
+            "last_changed": _iso(row.status_since),
+            "last_evidence": _iso(_aware(latest.get(row.id))),
+            "evidence_count": counts.get(row.id, 0),
+            "source_document": row.source_document,
+        }
+        for row in rows
+    ]
+
+
+def evidence_rows(session: Session, commitment_id: str | None = None) -> list[dict[str, Any]]:
+    query = (
+        select(EvidenceRow, EntryRow, FeedRow)
+        .join(EntryRow, EntryRow.id == EvidenceRow.entry_id)
+        .join(FeedRow, FeedRow.id == EntryRow.feed_id)
+        .order_by(EvidenceRow.published_at.desc(), EvidenceRow.id.desc())
+    )
+    if commitment_id:
+        query = query.where(EvidenceRow.commitment_id == commitment_id)
+    return [
+        {
+            "id": evidence.id,
+            "commitment": evidence.commitment_id,
+            "entry_id": entry.id,
+            "item_url": entry.url,
+            "item_title": entry.title,
+            "feed": feed.name,
+            "published": _iso(evidence.published_at),
+            "signal": evidence.signal,
+            "matched": list(evidence.matched_terms),
+            "target_year": evidence.target_year,
+            "value": evidence.value,
+            "quote": evidence.quote,
+            "dismissed": evidence.dismissed_at is not None,
+        }
+        for evidence, entry, feed in session.exec(query)
+    ]
+
+
+def feed_rows(session: Session) -> list[dict[str, Any]]:
+    rows = session.exec(select(FeedRow).where(FeedRow.active == True).order_by(FeedRow.name))  # noqa: E712
+    return [
+        {
+            "name": row.name,
+            "url": row.url,
+            "last_status": row.last_status,
+            "last_error": row.last_error,
+            "last_warning": row.last_warning,
+            "consecutive_failures": row.consecutive_failures,
+            "items": row.items,
+            "last_polled": _iso(row.last_polled_at),
+            "last_new_item": _iso(row.last_new_item_at),
+            "next_check": _iso(row.next_check_at),
+            "disabled_reason": row.disabled_reason,
+        }
+        for row in rows
+    ]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type on SQLite and come back naive (or as text)."""
+    from datetime import timezone
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

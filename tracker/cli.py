@@ -1,0 +1,242 @@
+"""The command line: the composition root that builds the concrete parts and wires them.
+
+Exit status: 0 success, 1 a check failed (rules), 2 unusable config or database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from tracker import __version__
+from tracker.config import ConfigError, Settings, load_settings
+from tracker.output import render
+
+CONFIG_ENV = "TRACKER_CONFIG"
+FORMATS = ("table", "json", "csv", "markdown")
+STATUS_COLUMNS = ("id", "title", "status", "deadline", "last_changed", "last_evidence", "evidence_count")
+EVIDENCE_COLUMNS = ("commitment", "published", "signal", "item_title", "feed", "matched", "item_url")
+FEED_COLUMNS = ("name", "last_status", "items", "consecutive_failures", "last_polled", "next_check", "last_error")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class App:
+    """What commands share: the config path, and the parts built from it on first use."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        try:
+            return load_settings(self.config_path)
+        except ConfigError as error:
+            raise Fatal(str(error)) from None
+
+    @cached_property
+    def engine(self):
+        from storage.engine import make_engine
+        from storage.migrate import MigrationError, upgrade
+
+        engine = make_engine(self.settings.database.url)
+        try:
+            upgrade(engine)
+        except MigrationError as error:
+            raise Fatal(f"database {engine.url.render_as_string(hide_password=True)}: {error}") from None
+        return engine
+
+    def sync_feeds(self) -> None:
+        from tracker.pipeline import sync_feeds
+
+        interval = self.settings.schedule.interval
+        sync_feeds(self.engine, [(f.name, f.url, f.interval or interval) for f in self.settings.feeds], utc_now())
+
+    def sync_rules(self):
+        """Load the rule files and make the commitment table match; returns the usable rules."""
+        from tracker.pipeline import sync_commitments
+
+        loaded = self.load_rules()
+        broken = any(problem.excludes_rule for problem in loaded.problems)
+        sync_commitments(self.engine, loaded.rules, utc_now(), retire_missing=not broken)
+        return loaded.rules
+
+    def load_rules(self, paths: list[Path] | None = None):
+        from tracker.rulefile import load_rules
+
+        loaded = load_rules(paths or self.settings.rule_paths)
+        for problem in loaded.problems:
+            click.echo(f"rule error: {problem} (that file's rule is not used)", err=True)
+        return loaded
+
+
+class Fatal(click.ClickException):
+    """An unusable config or database: exit status 2 with the reason."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"tracker: {self.message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    default="config.toml",
+    show_default=True,
+    help=f"Config file (or ${CONFIG_ENV}).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every step, not only the tick summary.")
+@click.version_option(__version__, prog_name="tracker")
+@click.pass_context
+def main(context: click.Context, config_path: Path, verbose: bool) -> None:
+    """Track clean-energy and climate commitments in the news and tell Slack when one moves."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    context.obj = App(config_path)
+
+
+def build_tick(app: App):
+    """Wire the parts of one tick from the config."""
+    from notifiers.console import ConsoleNotifier
+    from notifiers.slack import SlackNotifier
+    from tracker.fetch import FetchPolicy
+    from tracker.matching import RuleMatcher
+    from tracker.pipeline import Tick
+
+    settings = app.settings
+    rules = app.sync_rules()
+    engine = app.engine
+    app.sync_feeds()
+    token = os.environ.get(settings.slack.token_env, "").strip()
+    notifier = (
+        SlackNotifier(token, base_url=settings.slack.api_url, default_channel=settings.slack.channel)
+        if token
+        else ConsoleNotifier()
+    )
+    fetch = settings.fetch
+    policy = FetchPolicy(
+        timeout_seconds=fetch.timeout,
+        deadline_seconds=fetch.deadline,
+        max_body_bytes=fetch.max_body_bytes,
+        concurrency=fetch.concurrency,
+        per_host=fetch.per_host,
+        max_redirects=fetch.max_redirects,
+        contact_url=fetch.contact_url,
+    )
+    return Tick(
+        engine=engine,
+        fetch_policy=policy,
+        matcher=RuleMatcher(rules),
+        rules={rule.id: rule for rule in rules},
+        notifier=notifier,
+        default_channel=settings.slack.channel if token else None,
+        jitter=settings.schedule.jitter,
+        clock=utc_now,
+    )
+
+
+@main.command()
+@click.pass_obj
+def poll(app: App) -> None:
+    """Run one full cycle over every configured feed, then exit.
+
+    Feed errors are reported on stderr and do not change the exit status.
+    """
+    from tracker.pipeline import run_tick
+
+    report = run_tick(build_tick(app), all_feeds=True)
+    for error in report.errors:
+        click.echo(f"feed error: {error}", err=True)
+    click.echo(f"poll: {report.summary()}", err=True)
+
+
+@main.command()
+@click.pass_obj
+def run(app: App) -> None:
+    """Poll due feeds on a schedule until SIGINT or SIGTERM, then stop cleanly."""
+    from tracker.scheduler import run_forever
+
+    run_forever(lambda: build_tick(app), tick_seconds=app.settings.schedule.tick)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def status(app: App, fmt: str) -> None:
+    """One row per commitment: its status, deadline and evidence."""
+    from sqlmodel import Session
+
+    from storage.views import status_rows
+
+    app.sync_rules()
+    with Session(app.engine) as session:
+        _echo(render(status_rows(session), fmt, STATUS_COLUMNS))
+
+
+@main.command()
+@click.argument("commitment_id", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def evidence(app: App, commitment_id: str | None, fmt: str) -> None:
+    """Matched entries, newest first; only COMMITMENT_ID's when given."""
+    from sqlmodel import Session
+
+    from storage.views import evidence_rows
+
+    with Session(app.engine) as session:
+        _echo(render(evidence_rows(session, commitment_id), fmt, EVIDENCE_COLUMNS))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def feeds(app: App, fmt: str) -> None:
+    """Feed health: last status and error, items, when last and next polled."""
+    from sqlmodel import Session
+
+    from storage.views import feed_rows
+
+    app.sync_feeds()
+    with Session(app.engine) as session:
+        _echo(render(feed_rows(session), fmt, FEED_COLUMNS))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(app: App) -> None:
+    """Apply pending migrations (every command also does this first)."""
+    from storage.migrate import current_revision
+
+    click.echo(f"database at revision {current_revision(app.engine)}")
+
+
+def _echo(text: str | None) -> None:
+    if text is not None:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+from tracker.cli_rules import rules  # noqa: E402  (registers the `rules` group)
+
+main.add_command(rules)

@@ -1,0 +1,108 @@
+"""`tracker rules …`: tools for the people who write rule files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tracker.model import Entry
+
+
+@click.group()
+def rules() -> None:
+    """Check, test, explain and describe rule files."""
+
+
+@rules.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def rules_check(app, paths: tuple[Path, ...]) -> None:
+    """Validate rule files and run their examples; print every problem as file:line:column: message.
+
+    PATHS default to the folders in config.toml. Exit status 1 on any problem.
+    """
+    from tracker.rulefile import check_rules
+
+    rule_set, results = check_rules(list(paths) or app.settings.rule_paths)
+    for problem in rule_set.problems:
+        click.echo(str(problem))
+    passed = sum(result.passed for result in results)
+    summary = f"{len(rule_set.files)} files, {len(rule_set.rules)} rules, {passed}/{len(results)} examples pass, {len(rule_set.problems)} problems"
+    click.echo(summary, err=True)
+    if rule_set.problems:
+        raise SystemExit(1)
+
+
+@rules.command("test")
+@click.argument("rule_id", required=False)
+@click.pass_obj
+def rules_test(app, rule_id: str | None) -> None:
+    """Run every rule's examples (or RULE_ID's) and print pass/fail per example. Exit 1 on a failure."""
+    from tracker.rulefile import run_examples
+
+    rule_set = app.load_rules()
+    if rule_id and rule_id not in {rule.id for rule in rule_set.rules}:
+        raise click.ClickException(f"no rule with id {rule_id!r}")
+    results = run_examples(rule_set, only=rule_id)
+    for result in results:
+        verdict = "PASS" if result.passed else "FAIL"
+        kind = "match   " if result.expected_match else "no_match"
+        click.echo(f"{verdict} {result.rule_id} {kind} {result.text[:90]}")
+        if not result.passed:
+            for reason in result.reasons[:6]:
+                click.echo(f"       {reason}")
+    failed = sum(not result.passed for result in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed or rule_set.problems:
+        raise SystemExit(1)
+
+
+@rules.command("explain")
+@click.argument("rule_id")
+@click.option("--text", help="Text to test, as an entry's summary.")
+@click.option("--title", default="", help="Title to test alongside --text.")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the text from a file.")
+@click.option("--entry", "entry_id", type=int, help="A stored entry's id (see `tracker evidence`).")
+@click.pass_obj
+def rules_explain(app, rule_id: str, text: str | None, title: str, file: Path | None, entry_id: int | None) -> None:
+    """Why RULE_ID matches a text or not: terms and where they hit, signal, year, value."""
+    from tracker.matching import RuleMatcher
+
+    rule_set = app.load_rules()
+    if rule_id not in {rule.id for rule in rule_set.rules}:
+        raise click.ClickException(f"no rule with id {rule_id!r}")
+    entry = _entry_to_explain(app, text, title, file, entry_id)
+    explanation = RuleMatcher(rule_set.rules).explain(rule_id, entry)
+    click.echo(f"{rule_id}: {'MATCH' if explanation.matched else 'no match'}")
+    for reason in explanation.reasons:
+        click.echo(f"  {reason}")
+    if explanation.match and explanation.match.quote:
+        click.echo(f"  quote: {explanation.match.quote}")
+
+
+def _entry_to_explain(app, text, title, file, entry_id) -> Entry:
+    if entry_id is not None:
+        from sqlmodel import Session
+
+        from storage.tables import EntryRow
+
+        with Session(app.engine) as session:
+            row = session.get(EntryRow, entry_id)
+            if row is None:
+                raise click.ClickException(f"no stored entry with id {entry_id}")
+            return Entry(key=row.key, title=row.title, summary=row.summary, content=row.content)
+    if file is not None:
+        text = file.read_text(encoding="utf-8")
+    if not text and not title:
+        raise click.UsageError("give --text, --title, --file or --entry")
+    return Entry(key="explain", title=title, summary=text or "")
+
+
+@rules.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of the rule format (for editors)."""
+    from tracker.ruleformat import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,190 @@
+"""Fetching feeds over HTTP: polite, bounded, and never trusting the server.
+
+httpx, chosen for per-operation timeouts and streaming whose chunks arrive already
+decompressed, so the body cap counts decompressed bytes and a gzip bomb stops at
+the cap. Redirects are followed by hand so each hop can be counted, vetted (http(s)
+only) and a permanent move reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from tracker import __version__
+from tracker.model import FeedSource, FetchResult
+
+_PERMANENT = (301, 308)
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How to fetch: limits and manners. Built from config by the composition root."""
+
+    timeout_seconds: float = 20.0
+    deadline_seconds: float = 60.0
+    max_body_bytes: int = 15 * 1024 * 1024
+    concurrency: int = 16
+    per_host: int = 2
+    max_redirects: int = 5
+    contact_url: str = "https://github.com/example/tracker"
+
+    @property
+    def user_agent(self) -> str:
+        return f"Mozilla/5.0 (compatible; tracker/{__version__}; +{self.contact_url})"
+
+
+class _FetchFailed(Exception):
+    """A fetch that ended without a usable answer; the message is the feed's recorded error."""
+
+
+def fetch_feeds(feeds: Iterable[FeedSource], policy: FetchPolicy) -> list[FetchResult]:
+    """Fetch every feed concurrently; one result per feed, in the order given."""
+    return asyncio.run(fetch_feeds_async(list(feeds), policy))
+
+
+async def fetch_feeds_async(feeds: list[FeedSource], policy: FetchPolicy) -> list[FetchResult]:
+    limits = httpx.Limits(max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency)
+    timeout = httpx.Timeout(policy.timeout_seconds)
+    everyone = asyncio.Semaphore(policy.concurrency)
+    per_host: dict[str, asyncio.Semaphore] = {}
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
+
+        async def one(feed: FeedSource) -> FetchResult:
+            host = urlsplit(feed.url).netloc.lower()
+            host_slot = per_host.setdefault(host, asyncio.Semaphore(policy.per_host))
+            async with everyone, host_slot:
+                return await fetch_one(client, feed, policy)
+
+        return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+
+
+async def fetch_one(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolicy) -> FetchResult:
+    """Fetch one feed within its total deadline; every failure becomes a FetchResult with an error."""
+    started = time.monotonic()
+    try:
+        return await asyncio.wait_for(_fetch(client, feed, policy, started), policy.deadline_seconds)
+    except asyncio.TimeoutError:
+        error = f"no complete answer within the {policy.deadline_seconds:g} s deadline"
+    except _FetchFailed as failure:
+        error = str(failure)
+    except httpx.TimeoutException as failure:
+        error = f"timed out ({type(failure).__name__})"
+    except httpx.HTTPError as failure:
+        error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+    return FetchResult(feed=feed, status=None, error=error, elapsed_seconds=time.monotonic() - started)
+
+
+async def _fetch(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolicy, started: float) -> FetchResult:
+    url = feed.url
+    visited = {url}
+    permanent = True
+    for _hop in range(policy.max_redirects + 1):
+        _require_http(url)
+        request = client.build_request("GET", url, headers=_request_headers(feed, policy, url))
+        response = await client.send(request, stream=True)
+        try:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                permanent = permanent and response.status_code in _PERMANENT
+                url = urljoin(url, response.headers["location"])
+                if url in visited:
+                    raise _FetchFailed(f"redirect loop at {url}")
+                visited.add(url)
+                continue
+            return await _finish(response, feed, policy, url, url != feed.url and permanent, started)
+        finally:
+            await response.aclose()
+    raise _FetchFailed(f"more than {policy.max_redirects} redirects")
+
+
+async def _finish(
+    response: httpx.Response,
+    feed: FeedSource,
+    policy: FetchPolicy,
+    url: str,
+    moved: bool,
+    started: float,
+) -> FetchResult:
+    headers = {key.lower(): value for key, value in response.headers.items()}
+    common = dict(
+        feed=feed,
+        status=response.status_code,
+        headers=headers,
+        final_url=url,
+        moved_permanently_to=url if moved else None,
+        retry_after_seconds=parse_retry_after(headers.get("retry-after")),
+    )
+    if response.status_code == 304:
+        return FetchResult(**common, elapsed_seconds=time.monotonic() - started)
+    if response.status_code >= 400:
+        return FetchResult(
+            **common,
+            error=f"HTTP {response.status_code} {response.reason_phrase}".strip(),
+            elapsed_seconds=time.monotonic() - started,
+        )
+    body = await _read_capped(response, policy.max_body_bytes)
+    return FetchResult(**common, body=body, elapsed_seconds=time.monotonic() - started)
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap and "content-encoding" not in response.headers:
+        raise _FetchFailed(f"body of {int(declared)} bytes exceeds the {cap}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    # aiter_bytes yields decompressed bytes: the cap holds against compression bombs.
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise _FetchFailed(f"body exceeds the {cap}-byte cap (after decompression)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _request_headers(feed: FeedSource, policy: FetchPolicy, url: str) -> dict[str, str]:
+    headers = {
+        "User-Agent": policy.user_agent,
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        "Accept-Encoding": "gzip, deflate",
+    }
+    # Validators belong to the URL they came from; after a redirect they may not apply.
+    if url == feed.url:
+        if feed.etag:
+            headers["If-None-Match"] = feed.etag
+        if feed.last_modified:
+            headers["If-Modified-Since"] = feed.last_modified
+    return headers
+
+
+def _require_http(url: str) -> None:
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise _FetchFailed(f"refusing to fetch {url!r}: only http and https URLs are fetched")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds from now: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

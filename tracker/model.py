@@ -1,0 +1,200 @@
+"""The data in flight between the stages: fetch → parse → match → status → store → notify.
+
+Plain frozen dataclasses, standard library only, so every stage can be tested
+on its own and nothing downstream can change what an earlier stage produced.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Mapping
+
+
+class Status(str, enum.Enum):
+    """Where a commitment stands. Values are what the database, JSON and CLI use."""
+
+    PENDING = "pending"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    DELAYED = "delayed"
+    WEAKENED = "weakened"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+    ABANDONED = "abandoned"
+
+
+class SignalKind(str, enum.Enum):
+    """What a matching entry says about its commitment."""
+
+    MENTION = "mention"
+    PROGRESS = "progress"
+    REAFFIRMED = "reaffirmed"
+    DOUBT = "doubt"
+    DELAY = "delay"
+    WEAKENED = "weakened"
+    ABANDONED = "abandoned"
+    ACHIEVED = "achieved"
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """What the fetcher needs to know about one feed: where it is and what it last saw."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One HTTP fetch, successful or not. `body` is None when there is nothing to parse."""
+
+    feed: FeedSource
+    status: int | None
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    final_url: str | None = None
+    moved_permanently_to: str | None = None
+    error: str | None = None
+    retry_after_seconds: float | None = None
+    elapsed_seconds: float = 0.0
+
+    @property
+    def is_not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def is_ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A normalised feed entry. `key` is its stable identity across polls and feeds."""
+
+    key: str
+    title: str
+    url: str | None = None
+    summary: str = ""
+    content: str = ""
+    published_at: datetime | None = None
+    language: str | None = None
+    guid: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """What the parser made of one document."""
+
+    entries: tuple[Entry, ...]
+    title: str | None = None
+    warning: str | None = None
+    error: str | None = None
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class TermHit:
+    """One term of a rule found in one field of an entry."""
+
+    term: str
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Match:
+    """An entry that matched a rule, with the reasons."""
+
+    rule_id: str
+    entry_key: str
+    hits: tuple[TermHit, ...]
+    signal: SignalKind = SignalKind.MENTION
+    signal_phrase: str | None = None
+    target_year: int | None = None
+    value: float | None = None
+    quote: str = ""
+
+    @property
+    def matched_terms(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for hit in self.hits:
+            seen.setdefault(hit.term, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A match as the status engine sees it: what it said and when it was published."""
+
+    entry_key: str
+    signal: SignalKind
+    published_at: datetime
+    source: str = ""
+    target_year: int | None = None
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A commitment moving from one status to another, and why."""
+
+    commitment_id: str
+    old: Status
+    new: Status
+    at: datetime
+    cause: str
+    evidence_keys: tuple[str, ...] = ()
+    note: str | None = None
+    revised_target_year: int | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Everything a notifier needs to render one message, and nothing it must look up."""
+
+    kind: str
+    commitment_id: str
+    commitment_title: str
+    channel: str | None = None
+    old_status: str | None = None
+    new_status: str | None = None
+    deadline: date | None = None
+    target: str | None = None
+    entry_title: str | None = None
+    entry_url: str | None = None
+    feed_name: str | None = None
+    published_at: datetime | None = None
+    matched_terms: tuple[str, ...] = ()
+    signal: str | None = None
+    source_document: str | None = None
+    text: str | None = None
+
+
+def alert_to_payload(alert: Alert) -> dict:
+    """An Alert as JSON-ready data, for the outbox row."""
+    payload = {}
+    for name in Alert.__dataclass_fields__:
+        value = getattr(alert, name)
+        if isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        payload[name] = value
+    return payload
+
+
+def alert_from_payload(payload: Mapping) -> Alert:
+    values = {name: payload.get(name) for name in Alert.__dataclass_fields__ if name in payload}
+    if values.get("deadline"):
+        values["deadline"] = date.fromisoformat(values["deadline"])
+    if values.get("published_at"):
+        values["published_at"] = datetime.fromisoformat(values["published_at"])
+    values["matched_terms"] = tuple(values.get("matched_terms") or ())
+    return Alert(**values)

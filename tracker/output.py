@@ -1,0 +1,70 @@
+"""Printing rows (lists of dicts) as a table, JSON, CSV or Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+STATUS_COLOURS = {
+    "pending": "dim",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "delayed": "dark_orange",
+    "weakened": "magenta",
+    "achieved": "bold green",
+    "missed": "bold red",
+    "abandoned": "red",
+}
+
+
+def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], console: Console | None = None) -> str | None:
+    """JSON, CSV and Markdown come back as text; a table is printed to `console`."""
+    if fmt == "json":
+        return json.dumps(list(rows), indent=2, ensure_ascii=False, default=str)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: _cell(row.get(key)) for key in columns})
+        return buffer.getvalue()
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for row in rows:
+            lines.append("| " + " | ".join(_cell(row.get(key)).replace("|", "\\|") for key in columns) + " |")
+        return "\n".join(lines) + "\n"
+    table = Table(show_lines=False)
+    for key in columns:
+        table.add_column(key.replace("_", " "), overflow="fold")
+    for row in rows:
+        cells = []
+        for key in columns:
+            text = _short_time(_cell(row.get(key)))
+            colour = STATUS_COLOURS.get(text) if key == "status" else None
+            cells.append(f"[{colour}]{text}[/]" if colour else text.replace("[", "\\["))
+        table.add_row(*cells)
+    (console or Console()).print(table)
+    return None
+
+
+_ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)[\d:.]*(?:\+00:00|Z)$")
+
+
+def _short_time(text: str) -> str:
+    """A table shows UTC times to the minute; JSON and CSV keep them whole."""
+    found = _ISO_TIME.match(text)
+    return f"{found.group(1)} {found.group(2)}" if found else text
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return str(value)

@@ -1,0 +1,196 @@
+"""Parsing fetched bytes into normalised entries.
+
+feedparser only ever sees bytes and the response headers: given a string it would
+fetch URLs or open local files itself. Its HTML sanitiser and relative-URI pass are
+off because they dominate parse time and we reduce every text to plain text anyway.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import io
+import re
+import unicodedata
+from datetime import datetime, timezone
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import feedparser
+
+from tracker.model import Entry, ParsedFeed
+
+# Query parameters that identify a campaign or a click, never the article.
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
+        "_hsenc", "_hsmi", "mkt_tok", "ocid", "cmpid", "ito", "ncid", "sr_share",
+        "smid", "cmp", "at_medium", "at_campaign", "ref_src", "guccounter",
+    }
+)
+_TRACKING_PREFIXES = ("utm_", "__twitter", "oly_")
+
+_BLOCK_TAGS = re.compile(r"(?is)<(script|style|noscript|template)\b.*?</\1\s*>")
+_COMMENTS = re.compile(r"(?s)<!--.*?-->|<!\[CDATA\[|\]\]>|<![^>]*>|<\?.*?\?>")
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_SPACE = re.compile(r"\s+")
+# Control and invisible formatting characters (zero-width, bidi overrides) carry no
+# meaning for a reader and can disguise text; they go.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+MAX_TEXT_CHARS = 20_000
+
+
+def parse_document(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+    """Parse one fetched document. A document without entries is an error, not a warning."""
+    response_headers = {key.lower(): value for key, value in headers.items()}
+    response_headers.setdefault("content-type", "application/xml")
+    response_headers["content-location"] = url
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    warning = _describe_bozo(parsed) if parsed.get("bozo") else None
+    if not parsed.entries:
+        reason = warning or "the document has no feed entries"
+        if not body.strip():
+            reason = "empty body"
+        elif parsed.get("version", "") == "":
+            reason = f"not a feed (no RSS or Atom found): {reason}"
+        return ParsedFeed(entries=(), warning=warning, error=f"no entries: {reason}")
+    language = parsed.feed.get("language")
+    entries = tuple(
+        entry
+        for raw in parsed.entries
+        if (entry := normalise_entry(raw, scope=url, feed_language=language)) is not None
+    )
+    return ParsedFeed(
+        entries=entries,
+        title=plain_text(parsed.feed.get("title", "")) or None,
+        warning=warning,
+        ttl_minutes=_ttl_minutes(parsed.feed.get("ttl")),
+    )
+
+
+def normalise_entry(raw: Mapping[str, Any], scope: str, feed_language: str | None = None) -> Entry | None:
+    """One feedparser entry → Entry, or None when it has neither a title nor a text."""
+    title = plain_text(raw.get("title", ""))
+    summary = plain_text(raw.get("summary", ""))
+    content = plain_text(" ".join(part.get("value", "") for part in raw.get("content", []) or []))
+    if content == summary:
+        content = ""
+    if not title and not summary and not content:
+        return None
+    link = canonical_url(raw.get("link") or "")
+    guid = (raw.get("id") or "").strip() or None
+    published = _to_datetime(
+        raw.get("published_parsed") or raw.get("updated_parsed") or raw.get("created_parsed")
+    )
+    return Entry(
+        key=entry_key(guid, link, title, published, scope),
+        title=title or _first_words(summary or content),
+        url=link,
+        summary=summary,
+        content=content,
+        published_at=published,
+        language=(raw.get("language") or feed_language or None),
+        guid=guid,
+    )
+
+
+def entry_key(guid: str | None, link: str | None, title: str, published: datetime | None, scope: str) -> str:
+    """Stable identity: the guid, else the canonical link, else title and date.
+
+    A guid that is a URL or a tag/urn is global; a short opaque guid ("1234") only
+    means something inside its own feed, so it is scoped by the feed's URL.
+    """
+    if guid:
+        guid_url = canonical_url(guid)
+        if guid_url:
+            basis = f"url:{guid_url}"
+        elif guid.startswith(("tag:", "urn:")) or len(guid) >= 24:
+            basis = f"guid:{guid}"
+        else:
+            basis = f"guid:{scope}:{guid}"
+    elif link:
+        basis = f"url:{link}"
+    else:
+        stamp = published.isoformat() if published else ""
+        basis = f"text:{scope}:{title}:{stamp}"
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+def canonical_url(value: str) -> str | None:
+    """http(s) only; lower-case host; no fragment, default port or tracking parameters."""
+    value = (value or "").strip()
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if port and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
+        host = f"{host}:{port}"
+    query = urlencode(
+        [
+            (key, val)
+            for key, val in parse_qsl(parts.query, keep_blank_values=True)
+            if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
+        ]
+    )
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def plain_text(value: str) -> str:
+    """HTML or text → one line of plain text, NFKC-normalised, no markup left."""
+    if not value:
+        return ""
+    if len(value) > MAX_TEXT_CHARS * 4:
+        value = value[: MAX_TEXT_CHARS * 4]
+    if "<" in value:
+        value = _BLOCK_TAGS.sub(" ", value)
+        value = _COMMENTS.sub(" ", value)
+        value = _TAG.sub(" ", value)
+    if "&" in value:
+        value = html.unescape(value)
+        # Escaped markup inside the text ("&lt;b&gt;") is markup too once unescaped.
+        if "<" in value:
+            value = _TAG.sub(" ", value)
+    value = unicodedata.normalize("NFKC", value)
+    value = _INVISIBLE.sub("", value)
+    return _SPACE.sub(" ", value).strip()[:MAX_TEXT_CHARS]
+
+
+def _first_words(text: str, count: int = 12) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + (" …" if len(words) > count else "")
+
+
+def _to_datetime(parsed_time: Any) -> datetime | None:
+    if not parsed_time:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed_time), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _ttl_minutes(value: Any) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes if 0 < minutes <= 7 * 24 * 60 else None
+
+
+def _describe_bozo(parsed: Mapping[str, Any]) -> str:
+    error = parsed.get("bozo_exception")
+    name = type(error).__name__ if error is not None else "unknown problem"
+    detail = str(error) if error is not None else ""
+    return f"{name}: {detail}".strip().rstrip(":")

@@ -1,0 +1,281 @@
+"""One tick of the bot: fetch → parse → match → status → store → notify.
+
+Orchestration only: SQL lives in storage.repository, HTTP in tracker.fetch, Slack
+in notifiers. Everything the tick needs is passed in, clock included.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from notifiers import DeliveryError, Notifier
+from storage import repository
+from tracker.fetch import FetchPolicy, body_hash, fetch_feeds
+from tracker.matching import RuleMatcher
+from tracker.model import (
+    Alert,
+    Entry,
+    FeedSource,
+    FetchResult,
+    Match,
+    ParsedFeed,
+    Status,
+    StatusChange,
+    alert_from_payload,
+    alert_to_payload,
+)
+from tracker.parse import parse_document
+from tracker.ruleformat import Rule
+from tracker.status import derive_status, status_change
+
+log = logging.getLogger("tracker")
+
+MAX_BACKOFF = timedelta(hours=24)
+MAX_DELIVERY_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What one tick needs, built by the composition root."""
+
+    engine: Engine
+    fetch_policy: FetchPolicy
+    matcher: RuleMatcher
+    rules: dict[str, Rule]
+    notifier: Notifier
+    default_channel: str | None
+    jitter: float = 0.1
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    random_fraction: Callable[[], float] = random.random
+
+
+@dataclass
+class TickReport:
+    feeds_checked: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    new_entries: int = 0
+    matches: int = 0
+    status_changes: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"feeds_checked={self.feeds_checked} not_modified={self.not_modified} unchanged={self.unchanged} "
+            f"failed={self.failed} new_entries={self.new_entries} matches={self.matches} "
+            f"status_changes={self.status_changes} alerts_sent={self.alerts_sent} alerts_failed={self.alerts_failed}"
+        )
+
+
+def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
+    """One cycle.
+
+    1. Pick the feeds that are due (or all active ones) and set their next check
+       before fetching, so a crash mid-cycle cannot make a feed hammered.
+    2. Fetch them concurrently.
+    3. Per feed, in one transaction: record the fetch, store new entries, match them,
+       record evidence, recompute statuses, and write the alerts to the outbox.
+    4. Deliver what is in the outbox.
+    """
+    report = TickReport()
+    now = tick.clock()
+    with Session(tick.engine) as session:
+        rows = repository.active_feeds(session) if all_feeds else repository.due_feeds(session, now)
+        sources = []
+        for row in rows:
+            row.next_check_at = now + _jittered(timedelta(seconds=row.interval_seconds), tick)
+            session.add(row)
+            sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash))
+        session.commit()
+    for result in fetch_feeds(sources, tick.fetch_policy):
+        report.feeds_checked += 1
+        process_fetch(tick, result, report)
+    deliver_pending(tick, report)
+    log.info("tick %s", report.summary())
+    return report
+
+
+def process_fetch(tick: Tick, result: FetchResult, report: TickReport) -> None:
+    """Record one fetch and everything that follows from it, in one transaction."""
+    feed = result.feed
+    now = tick.clock()
+    parsed: ParsedFeed | None = None
+    digest = body_hash(result.body) if result.body is not None else None
+    if result.is_ok and result.body is not None and digest != feed.body_hash:
+        parsed = parse_document(result.body, result.headers, result.final_url or feed.url)
+    error = result.error or (parsed.error if parsed else None)
+    with Session(tick.engine) as session:
+        if error:
+            report.failed += 1
+            report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
+            row = repository.record_fetch_failure(
+                session, feed.id, error, str(result.status or "error"), now, now + _backoff(tick, feed, session)
+            )
+            log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
+            session.commit()
+            return
+        if result.is_not_modified:
+            report.not_modified += 1
+        elif parsed is None:
+            report.unchanged += 1
+        interval = timedelta(seconds=session.get(repository.FeedRow, feed.id).interval_seconds)
+        repository.record_fetch_success(
+            session,
+            feed.id,
+            status=str(result.status),
+            now=now,
+            next_check_at=now + _next_interval(tick, interval, result, parsed),
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+            body_hash=digest,
+            warning=parsed.warning if parsed else None,
+            moved_to=result.moved_permanently_to,
+        )
+        if result.moved_permanently_to:
+            log.warning("feed %s moved permanently: %s → %s", feed.name, feed.url, result.moved_permanently_to)
+        if parsed is not None:
+            new = repository.record_new_entries(session, feed.id, parsed.entries, now)
+            repository.set_feed_items(session, feed.id)
+            report.new_entries += len(new)
+            record_matches(tick, session, feed, new, now, report)
+        session.commit()
+
+
+def record_matches(
+    tick: Tick, session: Session, feed: FeedSource, new: Sequence[tuple[int, Entry]], now: datetime, report: TickReport
+) -> None:
+    """Match new entries, store evidence, move statuses, and write alerts to the outbox."""
+    touched: dict[str, tuple[Match, Entry]] = {}
+    for entry_id, entry in new:
+        for found in tick.matcher.match(entry):
+            published = entry.published_at or now
+            if repository.record_evidence(session, entry_id, found, published, now) is None:
+                continue
+            report.matches += 1
+            touched[found.rule_id] = _latest(touched.get(found.rule_id), (found, entry), now)
+            _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, entry, feed, now)
+    for rule_id, (found, entry) in touched.items():
+        rule = tick.rules[rule_id]
+        commitment = session.get(repository.CommitmentRow, rule_id)
+        derived = derive_status(repository.evidence_for_status(session, rule_id), rule.deadline, rule.confirmations)
+        change = status_change(rule_id, Status(commitment.status), derived, now)
+        if change is None:
+            continue
+        change_id = repository.record_status_change(session, change)
+        report.status_changes += 1
+        _enqueue(tick, session, "status_change", f"status:{change_id}", found, entry, feed, now, change)
+
+
+def _latest(current: tuple[Match, Entry] | None, candidate: tuple[Match, Entry], now: datetime) -> tuple[Match, Entry]:
+    if current is None:
+        return candidate
+    return max(current, candidate, key=lambda pair: pair[1].published_at or now)
+
+
+def _enqueue(
+    tick: Tick,
+    session: Session,
+    kind: str,
+    dedupe_key: str,
+    found: Match,
+    entry: Entry,
+    feed: FeedSource,
+    now: datetime,
+    change: StatusChange | None = None,
+) -> None:
+    rule = tick.rules[found.rule_id]
+    alert = Alert(
+        kind=kind,
+        commitment_id=rule.id,
+        commitment_title=rule.title,
+        channel=rule.channel or tick.default_channel,
+        old_status=change.old.value if change else None,
+        new_status=change.new.value if change else None,
+        deadline=rule.deadline,
+        target=rule.target,
+        entry_title=entry.title,
+        entry_url=entry.url,
+        feed_name=feed.name,
+        published_at=entry.published_at,
+        matched_terms=found.matched_terms,
+        signal=found.signal.value,
+        source_document=rule.source.document,
+    )
+    repository.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
+
+
+def deliver_pending(tick: Tick, report: TickReport) -> None:
+    """Send what the outbox holds.
+
+    1. Claim due deliveries (a conditional UPDATE: no other sender gets them).
+    2. Send each; record the remote id on success.
+    3. On failure: a transient one retries later with backoff, a permanent one is parked.
+    """
+    now = tick.clock()
+    with Session(tick.engine) as session:
+        claimed = repository.claim_deliveries(session, now)
+        for delivery in claimed:
+            try:
+                sent = tick.notifier.send(alert_from_payload(delivery.payload))
+            except DeliveryError as failure:
+                report.alerts_failed += 1
+                retry_at = None if failure.permanent else now + _delivery_backoff(delivery.attempts, failure.retry_after)
+                repository.mark_failed(session, delivery.id, str(failure), retry_at)
+                log.warning("delivery %d (%s): %s", delivery.id, delivery.kind, failure)
+            else:
+                report.alerts_sent += 1
+                repository.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
+            session.commit()
+
+
+def _delivery_backoff(attempts: int, retry_after: float | None) -> timedelta:
+    backoff = min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_DELIVERY_BACKOFF)
+    return max(backoff, timedelta(seconds=retry_after or 0))
+
+
+def _jittered(interval: timedelta, tick: Tick) -> timedelta:
+    spread = tick.jitter * (2 * tick.random_fraction() - 1)
+    return interval * (1 + spread)
+
+
+def _backoff(tick: Tick, feed: FeedSource, session: Session) -> timedelta:
+    """Capped exponential backoff from the feed's interval, by consecutive failures."""
+    row = session.get(repository.FeedRow, feed.id)
+    interval = timedelta(seconds=row.interval_seconds)
+    return min(_jittered(interval * 2 ** row.consecutive_failures, tick), MAX_BACKOFF)
+
+
+def _next_interval(tick: Tick, interval: timedelta, result: FetchResult, parsed: ParsedFeed | None) -> timedelta:
+    """The feed's interval, but never sooner than the server or the feed asked."""
+    lower_bounds = [timedelta(seconds=result.retry_after_seconds or 0)]
+    if parsed and parsed.ttl_minutes:
+        lower_bounds.append(timedelta(minutes=parsed.ttl_minutes))
+    return max([_jittered(interval, tick)] + lower_bounds)
+
+
+def sync_feeds(engine: Engine, feeds: Iterable[tuple[str, str, float]], now: datetime) -> None:
+    """Bring the feed table in line with the config: (name, url, interval) per feed."""
+    with Session(engine) as session:
+        repository.sync_feeds(session, list(feeds), now)
+        session.commit()
+
+
+def sync_commitments(engine: Engine, rules: Iterable[Rule], now: datetime, retire_missing: bool = True) -> None:
+    """Bring the commitment table in line with the rule files that loaded.
+
+    `retire_missing` is False while some rule file is broken: its commitment is
+    missing from `rules` only because of the error, not because it was removed.
+    """
+    with Session(engine) as session:
+        repository.sync_commitments(session, rules, now, retire_missing)
+        session.commit()

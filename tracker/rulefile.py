@@ -1,0 +1,256 @@
+"""Loading rule files strictly: every problem, all at once, with its file, line and column.
+
+A file with a problem is left out and every other file still loads, so one typo
+never blinds the tracker to the rest of its commitments.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from tracker.model import Entry
+from tracker.ruleformat import Rule, compile_regex, known_field_names
+
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a rule file. `excludes_rule`: the file's rule cannot be used."""
+
+    path: Path
+    line: int
+    column: int
+    message: str
+    excludes_rule: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    problems: tuple[Problem, ...]
+    files: tuple[Path, ...] = ()
+    locations: dict[str, tuple[Path, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    rule_id: str
+    path: Path
+    line: int
+    expected_match: bool
+    passed: bool
+    text: str
+    reasons: tuple[str, ...]
+
+
+def find_rule_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+    return files
+
+
+def load_rules(paths: Sequence[Path]) -> RuleSet:
+    """Every rule under `paths`; problems for the files that cannot be used."""
+    problems: list[Problem] = []
+    missing = [path for path in paths if not path.exists()]
+    problems.extend(Problem(path, 0, 0, "no such file or folder") for path in missing)
+    files = find_rule_files(paths)
+    rules: list[Rule] = []
+    locations: dict[str, tuple[Path, Any]] = {}
+    for path in files:
+        rule, document, file_problems = _load_file(path)
+        problems.extend(file_problems)
+        if rule is None:
+            continue
+        if rule.id in locations:
+            first = locations[rule.id][0]
+            line, column = _position(document, ("id",))
+            problems.append(Problem(path, line, column, f"duplicate id {rule.id!r}: also defined in {first}"))
+            continue
+        rules.append(rule)
+        locations[rule.id] = (path, document)
+    return RuleSet(tuple(rules), tuple(problems), tuple(files), locations)
+
+
+def check_rules(paths: Sequence[Path]) -> tuple[RuleSet, list[ExampleResult]]:
+    """Load, then run every example: what `tracker rules check` reports."""
+    loaded = load_rules(paths)
+    results = run_examples(loaded)
+    failures = [
+        Problem(result.path, result.line, 1, _example_failure(result), excludes_rule=False)
+        for result in results
+        if not result.passed
+    ]
+    return RuleSet(loaded.rules, loaded.problems + tuple(failures), loaded.files, loaded.locations), results
+
+
+def run_examples(rule_set: RuleSet, only: str | None = None) -> list[ExampleResult]:
+    from tracker.matching import RuleMatcher  # matching imports the format; keep the loader light
+
+    matcher = RuleMatcher(rule_set.rules)
+    results = []
+    for rule in rule_set.rules:
+        if only and rule.id != only:
+            continue
+        path, document = rule_set.locations[rule.id]
+        for expected_match, examples in ((True, rule.examples.match), (False, rule.examples.no_match)):
+            key = "match" if expected_match else "no_match"
+            for number, example in enumerate(examples):
+                entry = Entry(key=f"example:{rule.id}:{key}:{number}", title=example.title, summary=example.text)
+                explanation = matcher.explain(rule.id, entry)
+                passed, reasons = _judge(example, expected_match, explanation)
+                line, _column = _position(document, ("examples", key, number))
+                results.append(
+                    ExampleResult(rule.id, path, line, expected_match, passed, example.title or example.text, reasons)
+                )
+    return results
+
+
+def _judge(example, expected_match: bool, explanation) -> tuple[bool, tuple[str, ...]]:
+    if not expected_match:
+        if explanation.matched:
+            return False, ("matched but must not",) + explanation.reasons
+        return True, explanation.reasons
+    if not explanation.matched:
+        return False, ("did not match",) + explanation.reasons
+    found = explanation.match
+    wrong = []
+    if example.signal and found.signal.value != example.signal:
+        wrong.append(f"signal is {found.signal.value}, expected {example.signal}")
+    if example.value is not None and (found.value is None or abs(found.value - example.value) > 1e-9):
+        wrong.append(f"value is {found.value}, expected {example.value:g}")
+    if example.target_year is not None and found.target_year != example.target_year:
+        wrong.append(f"target year is {found.target_year}, expected {example.target_year}")
+    return (not wrong), tuple(wrong) + explanation.reasons
+
+
+def _example_failure(result: ExampleResult) -> str:
+    kind = "match" if result.expected_match else "no_match"
+    text = result.text if len(result.text) <= 80 else result.text[:79] + "…"
+    return f"{result.rule_id}: {kind} example {text!r}: {result.reasons[0]}"
+
+
+def _load_file(path: Path) -> tuple[Rule | None, Any, list[Problem]]:
+    yaml = YAML(typ="rt")
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(part for part in (error.context, error.problem) if part) or str(error)
+        return None, None, [Problem(path, line, column, f"YAML syntax: {message}")]
+    except (YAMLError, UnicodeDecodeError, OSError) as error:
+        return None, None, [Problem(path, 1, 1, f"cannot read: {error}")]
+    if not isinstance(document, dict):
+        return None, document, [Problem(path, 1, 1, "a rule file must be a mapping of fields (id, title, …)")]
+    problems = _check_regexes(path, document)
+    try:
+        rule = Rule.model_validate(_plain(document))
+    except ValidationError as error:
+        problems = [_describe(path, document, problem) for problem in error.errors()] + problems
+        return None, document, problems
+    return (None if problems else rule), document, problems
+
+
+def _check_regexes(path: Path, document: Any) -> list[Problem]:
+    """Compile every `{regex: …}` term with RE2, whatever else is wrong with the file."""
+    match = document.get("match")
+    if not isinstance(match, dict):
+        return []
+    places: list[tuple[tuple[Any, ...], Any]] = []
+    groups = match.get("all")
+    if isinstance(groups, list):
+        for g, group in enumerate(groups):
+            if isinstance(group, list):
+                places += [(("match", "all", g, t), term) for t, term in enumerate(group)]
+    for key in ("any", "none"):
+        if isinstance(match.get(key), list):
+            places += [(("match", key, t), term) for t, term in enumerate(match[key])]
+    problems = []
+    for location, term in places:
+        if not isinstance(term, dict) or not isinstance(term.get("regex"), str):
+            continue
+        try:
+            compile_regex(term["regex"])
+        except ValueError as error:
+            line, column = _position(document, location + ("regex",))
+            problems.append(
+                Problem(path, line, column, f"bad regex {term['regex']!r}: {error} (RE2 syntax: no back-references or look-arounds)")
+            )
+    return problems
+
+
+def _describe(path: Path, document: Any, problem: dict[str, Any]) -> Problem:
+    location = tuple(part for part in problem["loc"] if not _is_union_tag(part))
+    line, column = _position(document, location)
+    dotted = ".".join(str(part) for part in location)
+    if problem["type"] == "extra_forbidden":
+        unknown = str(location[-1])
+        guess = difflib.get_close_matches(unknown, sorted(known_field_names()), n=1, cutoff=0.6)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        return Problem(path, line, column, f"unknown field {unknown!r}{hint}")
+    if problem["type"] == "missing":
+        return Problem(path, line, column, f"missing field {dotted!r}")
+    message = problem["msg"].removeprefix("Value error, ")
+    return Problem(path, line, column, f"{dotted}: {message}" if dotted else message)
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in ("str", "RegexTerm") or part.startswith(("function-", "literal[")))
+
+
+def _position(document: Any, location: Sequence[Any]) -> tuple[int, int]:
+    """Line and column (1-based) of the deepest node of `location` that exists."""
+    node = document
+    line, column = 1, 1
+    if hasattr(node, "lc"):
+        line, column = node.lc.line + 1, node.lc.col + 1
+    for part in location:
+        try:
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                line, column = (value + 1 for value in node.lc.item(part))
+                node = node[part]
+            elif isinstance(node, dict) and part in node:
+                line, column = (value + 1 for value in node.lc.key(part))
+                node = node[part]
+            else:
+                break
+        except (AttributeError, KeyError, TypeError):
+            break
+    return line, column
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers and scalars → plain Python for validation."""
+    if isinstance(node, dict):
+        return {str(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(value) for value in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
