@@ -1,0 +1,127 @@
+"""Shared test parts: a real HTTP server for feeds, config files, the CLI."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import main
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent
+
+
+@dataclass
+class Route:
+    """What the feed server answers on one path."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/rss+xml"})
+    etag: str | None = None
+    handler: Callable[[BaseHTTPRequestHandler], None] | None = None
+
+
+class FeedServer:
+    """A real HTTP server on 127.0.0.1 with routes a test sets, recording every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                route = server.routes.get(self.path)
+                if route is None:
+                    self._answer(404, {"Content-Type": "text/plain"}, b"not found")
+                elif route.handler is not None:
+                    route.handler(self)
+                elif route.etag and self.headers.get("If-None-Match") == route.etag:
+                    self._answer(304, {"ETag": route.etag}, b"")
+                else:
+                    headers = dict(route.headers)
+                    if route.etag:
+                        headers["ETag"] = route.etag
+                    self._answer(route.status, headers, route.body)
+
+            def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                if status != 304:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status != 304:
+                    self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FeedServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def url(self, path: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+    def requests_to(self, path: str) -> list[dict[str, str]]:
+        return [headers for request_path, headers in self.requests if request_path == path]
+
+
+@pytest.fixture
+def feed_server():
+    with FeedServer() as server:
+        yield server
+
+
+def write_config(folder: Path, feeds: list[tuple[str, str]], rules: list[Path] | None = None, extra: str = "") -> Path:
+    rule_paths = ", ".join(f'"{path}"' for path in (rules or [DATA / "rules"]))
+    lines = [
+        "[database]",
+        'url = "sqlite:///tracker.db"',
+        "[rules]",
+        f"paths = [{rule_paths}]",
+        extra,
+    ]
+    for name, url in feeds:
+        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run `tracker …` in-process; no Slack token, so alerts go to the console."""
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRACKER_CONFIG", raising=False)
+
+    def run(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("TRACKER_TEST_POSTGRES_URL")

@@ -1,0 +1,76 @@
+"""Migrations bring an empty database to the current schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import inspect, text
+
+from storage.engine import make_engine
+from storage.migrate import MigrationError, current_revision, head_revision, upgrade
+from tests.conftest import postgres_url
+
+TABLES = {"feed", "entry", "entry_feed", "commitment", "evidence", "status_change", "delivery", "alembic_version"}
+
+
+def test_an_empty_sqlite_file_is_migrated_to_the_head(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    before, after = upgrade(engine)
+    assert before is None and after == head_revision()
+    assert TABLES <= set(inspect(engine).get_table_names())
+    assert upgrade(engine) == (head_revision(), head_revision())  # idempotent
+
+
+def test_sqlite_connections_enforce_foreign_keys_and_use_wal(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(tmp_path, cli):
+    engine = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'from-the-future'"))
+    with pytest.raises(MigrationError, match="newer version"):
+        upgrade(engine)
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    result = cli("--config", str(tmp_path / "config.toml"), "status")
+    assert result.exit_code == 2 and "from-the-future" in result.stderr
+
+
+def test_db_upgrade_reports_the_revision(tmp_path, cli):
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    result = cli("--config", str(tmp_path / "config.toml"), "db", "upgrade")
+    assert result.exit_code == 0 and head_revision() in result.stdout
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh PostgreSQL database per test, dropped afterwards."""
+    url = postgres_url()
+    if not url:
+        pytest.skip("TRACKER_TEST_POSTGRES_URL is not set")
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"tracker_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database_url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield database_url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgres_database_is_migrated_to_the_head(postgres_database):
+    engine = make_engine(postgres_database)
+    before, after = upgrade(engine)
+    assert before is None and after == head_revision() == current_revision(engine)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
