@@ -105,7 +105,7 @@ def classify(error: SlackApiError, channel: str) -> DeliveryError:
 
 def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
     """A Block Kit card. Every text from a feed or a rule is escaped and cut to Slack's limits."""
-    title = truncate(alert.commitment_title, HEADER_LIMIT)
+    title = truncate(escape_mrkdwn(alert.commitment_title), HEADER_LIMIT)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}]
     if alert.kind == "status_change":
         old, new = alert.old_status or "pending", alert.new_status or "pending"

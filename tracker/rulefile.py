@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from tracker.model import Entry
@@ -52,6 +53,7 @@ class ExampleResult:
     rule_id: str
     path: Path
     line: int
+    column: int
     expected_match: bool
     passed: bool
     text: str
@@ -96,7 +98,7 @@ def check_rules(paths: Sequence[Path]) -> tuple[RuleSet, list[ExampleResult]]:
     loaded = load_rules(paths)
     results = run_examples(loaded)
     failures = [
-        Problem(result.path, result.line, 1, _example_failure(result), excludes_rule=False)
+        Problem(result.path, result.line, result.column, _example_failure(result), excludes_rule=False)
         for result in results
         if not result.passed
     ]
@@ -118,9 +120,9 @@ def run_examples(rule_set: RuleSet, only: str | None = None) -> list[ExampleResu
                 entry = Entry(key=f"example:{rule.id}:{key}:{number}", title=example.title, summary=example.text)
                 explanation = matcher.explain(rule.id, entry)
                 passed, reasons = _judge(example, expected_match, explanation)
-                line, _column = _position(document, ("examples", key, number))
+                line, column = _position(document, ("examples", key, number))
                 results.append(
-                    ExampleResult(rule.id, path, line, expected_match, passed, example.title or example.text, reasons)
+                    ExampleResult(rule.id, path, line, column, expected_match, passed, example.title or example.text, reasons)
                 )
     return results
 
@@ -149,14 +151,26 @@ def _example_failure(result: ExampleResult) -> str:
     return f"{result.rule_id}: {kind} example {text!r}: {result.reasons[0]}"
 
 
+class _DatesAsText(RoundTripConstructor):
+    """Dates stay text until the format validates them: ruamel would raise a bare
+    ValueError on 2030-13-01, losing the file's position and its other problems."""
+
+
+_DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
 def _load_file(path: Path) -> tuple[Rule | None, Any, list[Problem]]:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _DatesAsText
     try:
         document = yaml.load(path.read_text(encoding="utf-8"))
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(part for part in (error.context, error.problem) if part) or str(error)
+        context = error.context or ""
+        if error.context_mark and error.problem_mark and error.context_mark.line != error.problem_mark.line:
+            context += f" (from line {error.context_mark.line + 1}, column {error.context_mark.column + 1})"
+        message = ": ".join(part for part in (context, error.problem) if part) or str(error)
         return None, None, [Problem(path, line, column, f"YAML syntax: {message}")]
     except (YAMLError, UnicodeDecodeError, OSError) as error:
         return None, None, [Problem(path, 1, 1, f"cannot read: {error}")]
@@ -194,7 +208,7 @@ def _check_regexes(path: Path, document: Any) -> list[Problem]:
         except ValueError as error:
             line, column = _position(document, location + ("regex",))
             problems.append(
-                Problem(path, line, column, f"bad regex {term['regex']!r}: {error} (RE2 syntax: no back-references or look-arounds)")
+                Problem(path, line, column, f"bad regex /{term['regex']}/: {error} (RE2 syntax: no back-references or look-arounds)")
             )
     return problems
 

@@ -126,10 +126,16 @@ def find_moved_year(text: str, deadline: date) -> tuple[int | None, bool]:
     return best if best else (None, False)
 
 
+# "down from 72%", "up from", "compared with": the number before the change, not the news.
+_PREVIOUS_VALUE = re.compile(r"(?:\bfrom|\bthan|\bversus|\bvs\.?|\bcompared (?:with|to)|\bwas)\s*(?:\$|us\$)?$")
+
+
 def find_values(text: str, unit: str) -> list[tuple[int, float]]:
-    """(position, value) of every number of `unit` in a normalised text."""
+    """(position, value) of every number of `unit` in a normalised text, old values left out."""
     found: list[tuple[int, float]] = []
     for match in _VALUE_PATTERNS[unit].finditer(text):
+        if _PREVIOUS_VALUE.search(text, max(0, match.start() - 20), match.start()):
+            continue
         value = float(match.group("num").replace(",", ""))
         if unit in ("count", "plants") and 1900 <= value <= 2200 and "," not in match.group("num"):
             continue  # a year, not a quantity

@@ -1,0 +1,88 @@
+"""Fetching from a real local HTTP server: manners, limits and every failure as a recorded error."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from tests.conftest import Route
+from tracker.fetch import FetchPolicy, fetch_feeds, parse_retry_after
+from tracker.model import FeedSource
+
+POLICY = FetchPolicy(timeout_seconds=2, deadline_seconds=5, max_body_bytes=64 * 1024, contact_url="https://example.org/contact")
+
+
+def fetch(server, path: str, **feed) -> object:
+    [result] = fetch_feeds([FeedSource(1, "f", server.url(path), **feed)], POLICY)
+    return result
+
+
+def test_it_names_itself_and_sends_validators_back(feed_server):
+    feed_server.routes["/f"] = Route(b"<rss/>", etag='"abc"')
+    result = fetch(feed_server, "/f", etag='"abc"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT")
+    assert result.status == 304 and result.body is None and result.error is None
+    headers = feed_server.requests_to("/f")[0]
+    assert headers["if-none-match"] == '"abc"'
+    assert headers["if-modified-since"] == "Mon, 01 Jan 2026 00:00:00 GMT"
+    assert "tracker/" in headers["user-agent"] and "https://example.org/contact" in headers["user-agent"]
+
+
+def test_a_gzip_bomb_stops_at_the_cap_counted_after_decompression(feed_server):
+    bomb = gzip.compress(b"<" * (10 * 1024 * 1024))
+    feed_server.routes["/bomb"] = Route(bomb, headers={"Content-Type": "application/xml", "Content-Encoding": "gzip"})
+    result = fetch(feed_server, "/bomb")
+    assert len(bomb) < POLICY.max_body_bytes
+    assert "exceeds the 65536-byte cap" in result.error
+
+
+def test_a_declared_oversize_body_is_refused_without_reading_it(feed_server):
+    feed_server.routes["/big"] = Route(b"x" * (POLICY.max_body_bytes + 1))
+    assert "exceeds the 65536-byte cap" in fetch(feed_server, "/big").error
+
+
+def test_a_permanent_redirect_is_followed_and_reported(feed_server):
+    feed_server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
+    feed_server.routes["/new"] = Route(b"<rss/>")
+    result = fetch(feed_server, "/old")
+    assert result.status == 200 and result.moved_permanently_to == feed_server.url("/new")
+
+
+def test_a_temporary_redirect_is_not_a_move(feed_server):
+    feed_server.routes["/old"] = Route(status=302, headers={"Location": "/new"})
+    feed_server.routes["/new"] = Route(b"<rss/>")
+    assert fetch(feed_server, "/old").moved_permanently_to is None
+
+
+@pytest.mark.parametrize(
+    "routes, expected",
+    [
+        ({"/a": Route(status=301, headers={"Location": "/b"}), "/b": Route(status=301, headers={"Location": "/a"})}, "redirect loop"),
+        ({f"/r{i}": Route(status=302, headers={"Location": f"/r{i + 1}"}) for i in range(10)} | {"/a": Route(status=302, headers={"Location": "/r0"})}, "more than 5 redirects"),
+        ({"/a": Route(status=302, headers={"Location": "file:///etc/passwd"})}, "only http and https"),
+        ({"/a": Route(b"nope", status=404)}, "HTTP 404"),
+        ({"/a": Route(b"oops", status=500)}, "HTTP 500"),
+    ],
+)
+def test_bad_answers_become_errors(feed_server, routes, expected):
+    feed_server.routes.update(routes)
+    assert expected in fetch(feed_server, "/a").error
+
+
+def test_a_refused_connection_is_an_error_not_an_exception():
+    [result] = fetch_feeds([FeedSource(1, "f", "http://127.0.0.1:9/feed")], POLICY)
+    assert result.error and result.status is None
+
+
+def test_non_http_feed_urls_are_never_fetched():
+    [result] = fetch_feeds([FeedSource(1, "f", "file:///etc/passwd")], POLICY)
+    assert "only http and https" in result.error
+
+
+def test_retry_after_reads_seconds_and_dates():
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after("nonsense") is None
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now=now) == 60

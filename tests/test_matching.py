@@ -1,0 +1,135 @@
+"""The matcher: what a rule writer expects a term to hit, and not hit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tracker.matching import RuleMatcher
+from tracker.model import Entry, SignalKind
+from tracker.ruleformat import Rule
+
+
+def make_rule(match: dict, **extra) -> Rule:
+    data = {
+        "id": "test-rule",
+        "title": "Test rule",
+        "actor": "Someone",
+        "category": "batteries",
+        "target": "Something",
+        "deadline": 2028,
+        "strength": "plan",
+        "source": {"document": "001_c0028fe4bae245fb.txt", "quote": "a quote"},
+        "match": match,
+        "examples": {"match": ["x"], "no_match": ["y"]},
+    }
+    data.update(extra)
+    return Rule.model_validate(data)
+
+
+def matches(rule: Rule, text: str, title: str = "") -> bool:
+    return bool(RuleMatcher([rule]).match(Entry(key="e", title=title, summary=text)))
+
+
+SOLID_STATE = {"all": [["toyota", "トヨタ"], ["solid state batter*", "全固体電池"]], "none": ["solid state drive"]}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Toyota bets on solid-state batteries", True),
+        ("TOYOTA bets on SOLID STATE BATTERY tech", True),
+        ("Toyota bets on solid–state battery tech, spelt with an en dash", True),
+        ("Toyota bets on solid\u00adstate batteries", False),  # a soft hyphen is not a separator a writer means
+        ("トヨタ、全固体電池の量産へ", True),
+        ("Toyota's new solid-state drive", False),
+        ("Toyota bets on solid-state drives and batteries", False),
+        ("Toyotas everywhere, solid-state batteries nowhere", False),  # whole words for Latin script
+        ("Toyota unveils a new hybrid", False),
+    ],
+)
+def test_literal_terms_match_as_a_reader_expects(text, expected):
+    assert matches(make_rule(SOLID_STATE), text) is expected
+
+
+def test_accents_and_case_do_not_matter():
+    rule = make_rule({"all": [["societe generale"], ["energie"]]})
+    assert matches(rule, "Société Générale finance l'ÉNERGIE solaire")
+
+
+def test_korean_terms_match_with_particles_attached():
+    rule = make_rule({"all": [["삼성sdi"], ["전고체"]]})
+    assert matches(rule, "삼성SDI는 2027년 전고체 배터리를 양산한다")
+
+
+def test_within_requires_the_groups_close_together():
+    rule = make_rule({"all": [["toyota"], ["solid state batter*"]], "within": 5})
+    assert matches(rule, "Toyota will make solid-state batteries")
+    far = "Toyota " + "word " * 30 + "solid-state batteries"
+    assert not matches(rule, far)
+
+
+def test_any_and_none_terms():
+    rule = make_rule({"any": ["paris agreement", "paris climate accord"], "none": ["fashion"]})
+    assert matches(rule, "The US rejoins the Paris Agreement")
+    assert not matches(rule, "Paris fashion week and the Paris Agreement")
+    assert not matches(rule, "Paris hotels are full")
+
+
+def test_regex_terms_run_on_the_normalised_text():
+    rule = make_rule({"all": [[{"regex": r"\b(?:ice|combustion engine) (?:car )?ban\b"}], ["2035"]]})
+    assert matches(rule, "EU confirms combustion-engine ban from 2035")
+    assert not matches(rule, "EU confirms ice cream ban")
+
+
+def test_fields_limit_where_terms_are_looked_for():
+    rule = make_rule({"all": [["toyota"]], "fields": ["title"]})
+    assert not matches(rule, "Toyota in the summary only", title="A headline")
+    assert matches(rule, "", title="Toyota in the headline")
+
+
+@pytest.mark.parametrize(
+    "text, signal, year",
+    [
+        ("Toyota now expects solid-state batteries in 2030", SignalKind.DELAY, 2030),
+        ("Toyota delays its solid-state battery launch to 2029", SignalKind.DELAY, 2029),
+        ("Toyota scraps its solid-state battery plan", SignalKind.ABANDONED, None),
+        ("Toyota starts mass production of solid-state batteries", SignalKind.PROGRESS, None),
+        ("Toyota reaffirms its solid-state battery timeline", SignalKind.REAFFIRMED, None),
+        ("Analysts doubt Toyota's solid-state battery timeline", SignalKind.DOUBT, None),
+        ("Toyota shows a solid-state battery prototype", SignalKind.MENTION, None),
+    ],
+)
+def test_signals_and_moved_target_years(text, signal, year):
+    [found] = RuleMatcher([make_rule(SOLID_STATE)]).match(Entry(key="e", title=text))
+    assert found.signal == signal
+    assert found.target_year == year
+
+
+def test_a_number_is_extracted_near_its_words():
+    rule = make_rule(
+        {"all": [["battery", "batteries"], ["china"]]},
+        extract={"near": ["imports from china", "imported from china"], "unit": "percent"},
+    )
+    [found] = RuleMatcher([rule]).match(
+        Entry(key="e", title="", summary="In 2025, 61% of US lithium-ion battery imports from China, down from 72% two years before; tariffs rose 25 percent.")
+    )
+    assert found.value == 61
+
+
+def test_the_quote_is_the_original_sentence_around_the_hit():
+    [found] = RuleMatcher([make_rule(SOLID_STATE)]).match(
+        Entry(key="e", title="", summary="Markets rose. Toyota said its Solid-State Battery line is ready! Other news.")
+    )
+    assert found.quote == "Toyota said its Solid-State Battery line is ready!"
+
+
+def test_the_matcher_only_evaluates_rules_whose_terms_hit():
+    rules = [make_rule({"all": [[f"term{i}"]]}, id=f"rule-{i}") for i in range(200)]
+    found = RuleMatcher(rules).match(Entry(key="e", title="news about term7 and term150"))
+    assert sorted(m.rule_id for m in found) == ["rule-150", "rule-7"]
+
+
+def test_a_deadline_year_is_end_of_year():
+    assert make_rule(SOLID_STATE).deadline == date(2028, 12, 31)

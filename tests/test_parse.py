@@ -1,0 +1,70 @@
+"""Parsing: bytes in, normalised plain-text entries out; nothing a feed says survives as markup."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DATA
+from tracker.parse import canonical_url, parse_document, plain_text
+
+FEED = (DATA / "feeds" / "climate_news.xml").read_bytes()
+
+
+def test_entries_come_out_as_plain_text_with_canonical_links():
+    parsed = parse_document(FEED, {"content-type": "application/rss+xml"}, "https://wire.example.org/feed")
+    assert parsed.error is None and len(parsed.entries) == 6
+    first = parsed.entries[0]
+    assert first.url == "https://wire.example.org/2026/03/toyota-solid-state"
+    assert first.summary.startswith("The carmaker said its all-solid-state cells")
+    assert "<" not in first.summary
+    assert first.published_at.isoformat() == "2026-03-10T08:00:00+00:00"
+    assert parsed.ttl_minutes == 60
+    assert first.language == "en-us"
+
+
+def test_hostile_markup_and_non_http_links_are_dropped():
+    parsed = parse_document(FEED, {}, "https://wire.example.org/feed")
+    hostile = parsed.entries[-1]
+    assert hostile.url is None  # javascript: is not a link we keep
+    assert "script" not in hostile.summary and "onerror" not in hostile.summary
+    assert hostile.summary == "Hostile markup in a headline, written to test escaping."
+
+
+def test_identity_is_stable_across_polls_and_scoped_for_short_guids():
+    one = parse_document(FEED, {}, "https://wire.example.org/feed").entries
+    two = parse_document(FEED, {}, "https://wire.example.org/feed").entries
+    other_feed = parse_document(FEED, {}, "https://mirror.example.net/feed").entries
+    assert [e.key for e in one] == [e.key for e in two]
+    assert one[0].key != other_feed[0].key  # "wire-1001" only means something inside its feed
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"", "empty body"),
+        (b"<html><head><title>Hi</title></head><body><p>Welcome</p></body></html>", "no entries"),
+        (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>', "no entries"),
+    ],
+)
+def test_a_document_without_entries_is_an_error(body, reason):
+    assert reason in parse_document(body, {}, "https://x.example/feed").error
+
+
+@pytest.mark.parametrize(
+    "url, canonical",
+    [
+        ("https://EXAMPLE.org/a?utm_source=x&id=3#frag", "https://example.org/a?id=3"),
+        ("http://example.org:80/a?fbclid=1", "http://example.org/a"),
+        ("https://example.org", "https://example.org/"),
+        ("javascript:alert(1)", None),
+        ("file:///etc/passwd", None),
+        ("ftp://example.org/x", None),
+    ],
+)
+def test_canonical_urls(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+def test_plain_text_removes_markup_entities_and_invisible_characters():
+    assert plain_text("<p>A&nbsp;<b>bold</b>&amp;&lt;i&gt;move&lt;/i&gt;\u200b</p><style>p{}</style>") == "A bold & move"
+    assert plain_text("ｆｕｌｌ-width") == "full-width"  # NFKC

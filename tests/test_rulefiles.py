@@ -1,0 +1,106 @@
+"""Rule files: every problem reported at once with file:line:column, the rest still used."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import DATA, REPO, Route, write_config
+from tracker.rulefile import check_rules, load_rules
+
+BAD = DATA / "bad_rules"
+
+
+def _expected() -> list[str]:
+    return [line for line in (BAD / "expected.txt").read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_rules_check_reports_every_problem_with_its_place_and_exits_1(cli, tmp_path):
+    result = cli("--config", str(write_config(tmp_path, [])), "rules", "check", str(BAD))
+    assert result.exit_code == 1
+    for expected in _expected():
+        assert f"{BAD}/{expected}" in result.stdout, expected
+
+
+@pytest.mark.parametrize("expected", _expected())
+def test_each_kind_of_problem_is_reported_where_it_is(expected):
+    rule_set, _results = check_rules([BAD])
+    assert any(str(problem).startswith(f"{BAD}/{expected}") for problem in rule_set.problems), [
+        str(p) for p in rule_set.problems
+    ]
+
+
+def test_a_duplicate_id_across_files_is_an_error_naming_the_other_file(tmp_path):
+    source = DATA / "rules" / "toyota-solid-state.yaml"
+    (tmp_path / "a").mkdir()
+    shutil.copy(source, tmp_path / "a" / "one.yaml")
+    shutil.copy(source, tmp_path / "a" / "two.yaml")
+    rule_set = load_rules([tmp_path / "a"])
+    assert [rule.id for rule in rule_set.rules] == ["toyota-solid-state"]
+    assert any("duplicate id 'toyota-solid-state': also defined in" in str(p) and "one.yaml" in str(p) for p in rule_set.problems)
+
+
+def test_a_poll_keeps_using_the_good_rules_when_a_file_breaks(feed_server, tmp_path, cli):
+    rules = tmp_path / "rules"
+    shutil.copytree(DATA / "rules", rules)
+    shutil.copy(BAD / "syntax_error.yaml", rules / "syntax_error.yaml")
+    feed_server.routes["/news.xml"] = Route((DATA / "feeds" / "climate_news.xml").read_bytes())
+    config = write_config(tmp_path, [("wire", feed_server.url("/news.xml"))], rules=[rules])
+    poll = cli("--config", str(config), "poll")
+    assert poll.exit_code == 0
+    assert "syntax_error.yaml:3:6: YAML syntax" in poll.stderr
+    statuses = {row["id"]: row["status"] for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}
+    assert statuses == {"toyota-solid-state": "on_track", "nissan-solid-state": "delayed"}
+
+
+def test_a_broken_file_does_not_retire_its_commitment(feed_server, tmp_path, cli):
+    rules = tmp_path / "rules"
+    shutil.copytree(DATA / "rules", rules)
+    config = write_config(tmp_path, [], rules=[rules])
+    cli("--config", str(config), "status")
+    (rules / "nissan-solid-state.yaml").write_text("id: nissan-solid-state\ntitle: [broken\n", encoding="utf-8")
+    ids = {row["id"] for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}
+    assert ids == {"toyota-solid-state", "nissan-solid-state"}
+
+
+def test_rules_test_prints_pass_and_fail_per_example(cli, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(BAD / "failing_example.yaml", rules)
+    shutil.copy(DATA / "rules" / "toyota-solid-state.yaml", rules)
+    result = cli("--config", str(write_config(tmp_path, [], rules=[rules])), "rules", "test")
+    assert result.exit_code == 1
+    assert "FAIL failing-example match    sodium batteries get cheaper" in result.stdout
+    assert "PASS toyota-solid-state no_match Toyota recalls" in result.stdout
+    only = cli("--config", str(write_config(tmp_path, [], rules=[rules])), "rules", "test", "toyota-solid-state")
+    assert only.exit_code == 0 and "4 passed, 0 failed" in only.stdout
+
+
+def test_rules_explain_says_which_terms_hit_and_what_the_text_means(cli, tmp_path):
+    config = write_config(tmp_path, [])
+    result = cli("--config", str(config), "rules", "explain", "nissan-solid-state", "--text", "Nissan now expects solid-state batteries in 2030.")
+    assert result.exit_code == 0
+    assert "nissan-solid-state: MATCH" in result.stdout
+    assert "matched 'nissan' in summary" in result.stdout
+    assert "signal: delay" in result.stdout and "target year mentioned: 2030" in result.stdout
+    miss = cli("--config", str(config), "rules", "explain", "nissan-solid-state", "--text", "Nissan cuts Leaf prices")
+    assert "no match" in miss.stdout and "no term of `all` group 2 found" in miss.stdout
+
+
+def test_rules_schema_is_a_json_schema_of_the_format(cli, tmp_path):
+    schema = json.loads(cli("--config", str(write_config(tmp_path, [])), "rules", "schema").stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert {"id", "title", "match", "examples", "deadline"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+
+
+def test_the_shipped_rules_pass_check_and_test(cli):
+    rules = REPO / "rules"
+    if not any(rules.rglob("*.yaml")):
+        pytest.skip("no shipped rule files yet")
+    check = cli("--config", str(REPO / "config.toml"), "rules", "check")
+    assert check.exit_code == 0, check.stdout
+    test = cli("--config", str(REPO / "config.toml"), "rules", "test")
+    assert test.exit_code == 0, test.stdout
