@@ -80,6 +80,14 @@ def due_feeds(session: Session, now: datetime) -> list[FeedRow]:
     )
 
 
+def feed_interval(session: Session, feed_id: int) -> timedelta:
+    return timedelta(seconds=session.get(FeedRow, feed_id).interval_seconds)
+
+
+def feed_failures(session: Session, feed_id: int) -> int:
+    return session.get(FeedRow, feed_id).consecutive_failures
+
+
 def record_fetch_failure(session: Session, feed_id: int, error: str, status: str, now: datetime, next_check_at: datetime) -> FeedRow:
     feed = session.get(FeedRow, feed_id)
     feed.last_status = status
@@ -225,6 +233,10 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
         if retire_missing and commitment_id not in seen and row.active:
             row.active = False
             session.add(row)
+
+
+def commitment_status(session: Session, commitment_id: str) -> str:
+    return session.get(CommitmentRow, commitment_id).status
 
 
 def active_commitments(session: Session) -> list[CommitmentRow]:

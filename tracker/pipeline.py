@@ -128,7 +128,7 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport) -> None:
             report.not_modified += 1
         elif parsed is None:
             report.unchanged += 1
-        interval = timedelta(seconds=session.get(repository.FeedRow, feed.id).interval_seconds)
+        interval = repository.feed_interval(session, feed.id)
         repository.record_fetch_success(
             session,
             feed.id,
@@ -166,9 +166,9 @@ def record_matches(
             _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, entry, feed, now)
     for rule_id, (found, entry) in touched.items():
         rule = tick.rules[rule_id]
-        commitment = session.get(repository.CommitmentRow, rule_id)
+        current = repository.commitment_status(session, rule_id)
         derived = derive_status(repository.evidence_for_status(session, rule_id), rule.deadline, rule.confirmations)
-        change = status_change(rule_id, Status(commitment.status), derived, now)
+        change = status_change(rule_id, Status(current), derived, now)
         if change is None:
             continue
         change_id = repository.record_status_change(session, change)
@@ -250,9 +250,8 @@ def _jittered(interval: timedelta, tick: Tick) -> timedelta:
 
 def _backoff(tick: Tick, feed: FeedSource, session: Session) -> timedelta:
     """Capped exponential backoff from the feed's interval, by consecutive failures."""
-    row = session.get(repository.FeedRow, feed.id)
-    interval = timedelta(seconds=row.interval_seconds)
-    return min(_jittered(interval * 2 ** row.consecutive_failures, tick), MAX_BACKOFF)
+    failures = repository.feed_failures(session, feed.id)
+    return min(_jittered(repository.feed_interval(session, feed.id) * 2**failures, tick), MAX_BACKOFF)
 
 
 def _next_interval(tick: Tick, interval: timedelta, result: FetchResult, parsed: ParsedFeed | None) -> timedelta:
