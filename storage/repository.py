@@ -20,7 +20,7 @@ from storage.tables import (
     FeedRow,
     StatusChangeRow,
 )
-from tracker.model import Entry, Evidence, Match, SignalKind, StatusChange
+from tracker.model import Entry, Evidence, FeedSource, Match, SignalKind, StatusChange
 
 
 def _insert(session: Session, table):
@@ -88,6 +88,23 @@ def feed_failures(session: Session, feed_id: int) -> int:
     return session.get(FeedRow, feed_id).consecutive_failures
 
 
+def disable_feed(session: Session, feed_id: int, reason: str) -> None:
+    """Stop polling a feed until its URL changes in the config."""
+    feed = session.get(FeedRow, feed_id)
+    feed.disabled_reason = reason
+    session.add(feed)
+
+
+def ensure_file_feed(session: Session, name: str, path: str, now: datetime) -> FeedSource:
+    """A feed row for a saved file ingested with `poll --file`: never polled."""
+    feed = session.exec(select(FeedRow).where(FeedRow.name == name)).first()
+    if feed is None:
+        feed = FeedRow(name=name, url=path, configured_url=path, active=False, next_check_at=None)
+        session.add(feed)
+        session.flush()
+    return FeedSource(feed.id, feed.name, feed.url)
+
+
 def record_fetch_failure(session: Session, feed_id: int, error: str, status: str, now: datetime, next_check_at: datetime) -> FeedRow:
     feed = session.get(FeedRow, feed_id)
     feed.last_status = status
@@ -151,10 +168,15 @@ def record_new_entries(session: Session, feed_id: int, entries: Sequence[Entry],
     for chunk in _chunks(urls, 500):
         for row_id, url in session.exec(select(EntryRow.id, EntryRow.url).where(col(EntryRow.url).in_(chunk))):
             known_urls[url] = row_id
+    same_story = _same_story_entries(session, unique)
     new: list[tuple[int, Entry]] = []
     linked: set[int] = set()
     for entry in unique:
-        existing = known.get(entry.key) or (known_urls.get(entry.url) if entry.url else None)
+        existing = (
+            known.get(entry.key)
+            or (known_urls.get(entry.url) if entry.url else None)
+            or same_story.get(entry.key)
+        )
         if existing is None:
             existing = _insert_entry(session, feed_id, entry, now)
             if existing is not None:
@@ -177,6 +199,29 @@ def record_new_entries(session: Session, feed_id: int, entries: Sequence[Entry],
     return new
 
 
+SAME_STORY_WINDOW = timedelta(days=3)
+
+
+def _same_story_entries(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
+    """Entries already stored under the same title fingerprint within a few days: one story."""
+    by_fingerprint = {entry.fingerprint: entry for entry in entries if entry.fingerprint}
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(by_fingerprint), 500):
+        rows = session.exec(
+            select(EntryRow.id, EntryRow.title_fingerprint, EntryRow.published_at, EntryRow.key).where(
+                col(EntryRow.title_fingerprint).in_(chunk)
+            )
+        )
+        for row_id, fingerprint, published, key in rows:
+            entry = by_fingerprint[fingerprint]
+            if key == entry.key:
+                continue
+            if published and entry.published_at and abs(published - entry.published_at) > SAME_STORY_WINDOW:
+                continue
+            found.setdefault(entry.key, row_id)
+    return found
+
+
 def _insert_entry(session: Session, feed_id: int, entry: Entry, now: datetime) -> int | None:
     statement = (
         _insert(session, EntryRow)
@@ -186,6 +231,7 @@ def _insert_entry(session: Session, feed_id: int, entry: Entry, now: datetime) -
             url=entry.url,
             guid=entry.guid,
             title=entry.title,
+            title_fingerprint=entry.fingerprint,
             summary=entry.summary,
             content=entry.content,
             language=entry.language,

@@ -80,6 +80,7 @@ class EntryRow(SQLModel, table=True):
     url: Optional[str] = Field(default=None, index=True)
     guid: Optional[str] = None
     title: str = Field(sa_column=Column(Text, nullable=False))
+    title_fingerprint: Optional[str] = Field(default=None, index=True)
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
     content: str = Field(default="", sa_column=Column(Text, nullable=False))
     language: Optional[str] = None

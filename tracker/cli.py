@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 
@@ -148,6 +148,9 @@ def build_tick(app: App):
         notifier=notifier,
         default_channel=settings.slack.channel if token else None,
         jitter=settings.schedule.jitter,
+        broken_after=settings.fetch.broken_after,
+        max_backoff=timedelta(seconds=settings.fetch.max_backoff),
+        ops_channel=(settings.slack.ops_channel or settings.slack.channel) if token else None,
         clock=utc_now,
     )
 

@@ -90,12 +90,15 @@ class FetchSettings(_Section):
     per_host: int = Field(default=2, ge=1, le=16)
     max_redirects: int = Field(default=5, ge=0, le=20)
     contact_url: str = "https://github.com/example/tracker"
+    broken_after: int = Field(default=3, ge=1, le=100)
+    max_backoff: Duration = 86400.0
 
 
 class SlackSettings(_Section):
     channel: str = "#commitments"
     token_env: str = "SLACK_BOT_TOKEN"
     api_url: HttpUrl = "https://slack.com/api/"
+    ops_channel: str | None = None
 
 
 class FeedSettings(_Section):

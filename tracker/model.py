@@ -85,6 +85,8 @@ class Entry:
     published_at: datetime | None = None
     language: str | None = None
     guid: str | None = None
+    # The title reduced to its words, to recognise one story carried by several feeds.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,17 @@ _SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 MAX_TEXT_CHARS = 20_000
+# A DOCTYPE that declares entities before the root element: the shape of both the
+# entity-expansion bomb and the external-entity (XXE) attack. Real feeds do not
+# declare entities, so such a document is refused rather than half-trusted.
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ROOT_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF|RDF|channel)\b", re.IGNORECASE)
 
 
 def parse_document(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """Parse one fetched document. A document without entries is an error, not a warning."""
+    if _declares_entities(body):
+        return ParsedFeed(entries=(), error="refused: the document declares XML entities (entity expansion or external entity)")
     response_headers = {key.lower(): value for key, value in headers.items()}
     response_headers.setdefault("content-type", "application/xml")
     response_headers["content-location"] = url
@@ -75,6 +82,14 @@ def parse_document(body: bytes, headers: Mapping[str, str], url: str) -> ParsedF
     )
 
 
+def _declares_entities(body: bytes) -> bool:
+    head = body[: 1 << 20]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        head = head.decode("utf-16", "ignore").encode("utf-8", "ignore")
+    root = _ROOT_ELEMENT.search(head)
+    return bool(_ENTITY_DECLARATION.search(head[: root.start()] if root else head))
+
+
 def normalise_entry(raw: Mapping[str, Any], scope: str, feed_language: str | None = None) -> Entry | None:
     """One feedparser entry → Entry, or None when it has neither a title nor a text."""
     title = plain_text(raw.get("title", ""))
@@ -91,6 +106,7 @@ def normalise_entry(raw: Mapping[str, Any], scope: str, feed_language: str | Non
     )
     return Entry(
         key=entry_key(guid, link, title, published, scope),
+        fingerprint=title_fingerprint(title),
         title=title or _first_words(summary or content),
         url=link,
         summary=summary,
@@ -121,6 +137,20 @@ def entry_key(guid: str | None, link: str | None, title: str, published: datetim
         stamp = published.isoformat() if published else ""
         basis = f"text:{scope}:{title}:{stamp}"
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+_SOURCE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,60}$")
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def title_fingerprint(title: str) -> str | None:
+    """"Toyota Delays Solid-State Batteries - Reuters" and "Toyota delays solid-state
+    batteries" are one story: case, punctuation and a trailing source name go.
+    Titles too short to be distinctive get no fingerprint."""
+    words = _NOT_WORD.sub(" ", _SOURCE_SUFFIX.sub("", title).casefold()).split()
+    if len(words) < 5:
+        return None
+    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()[:32]
 
 
 def canonical_url(value: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Sequence
@@ -37,7 +38,7 @@ from tracker.status import derive_status, status_change
 
 log = logging.getLogger("tracker")
 
-MAX_BACKOFF = timedelta(hours=24)
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 
 
@@ -52,6 +53,9 @@ class Tick:
     notifier: Notifier
     default_channel: str | None
     jitter: float = 0.1
+    broken_after: int = 3
+    max_backoff: timedelta = timedelta(hours=24)
+    ops_channel: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     random_fraction: Callable[[], float] = random.random
 
@@ -105,29 +109,24 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
     return report
 
 
-def process_fetch(tick: Tick, result: FetchResult, report: TickReport) -> None:
+def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None = None) -> None:
     """Record one fetch and everything that follows from it, in one transaction."""
     feed = result.feed
     now = tick.clock()
-    parsed: ParsedFeed | None = None
     digest = body_hash(result.body) if result.body is not None else None
-    if result.is_ok and result.body is not None and digest != feed.body_hash:
+    if parsed is None and needs_parse(result):
         parsed = parse_document(result.body, result.headers, result.final_url or feed.url)
     error = result.error or (parsed.error if parsed else None)
     with Session(tick.engine) as session:
         if error:
-            report.failed += 1
-            report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
-            row = repository.record_fetch_failure(
-                session, feed.id, error, str(result.status or "error"), now, now + _backoff(tick, feed, session)
-            )
-            log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
+            _record_failure(tick, session, result, error, now, report)
             session.commit()
             return
         if result.is_not_modified:
             report.not_modified += 1
         elif parsed is None:
             report.unchanged += 1
+        failures_before = repository.feed_failures(session, feed.id)
         interval = repository.feed_interval(session, feed.id)
         repository.record_fetch_success(
             session,
@@ -143,12 +142,44 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport) -> None:
         )
         if result.moved_permanently_to:
             log.warning("feed %s moved permanently: %s → %s", feed.name, feed.url, result.moved_permanently_to)
+        if failures_before >= tick.broken_after:
+            _notice(tick, session, f"feed-recovered:{feed.id}:{now.isoformat()}", f"Feed {feed.name} recovered",
+                    f"Feed {feed.name} ({feed.url}) works again after {failures_before} failed checks.", now)
         if parsed is not None:
             new = repository.record_new_entries(session, feed.id, parsed.entries, now)
             repository.set_feed_items(session, feed.id)
             report.new_entries += len(new)
             record_matches(tick, session, feed, new, now, report)
         session.commit()
+
+
+def needs_parse(result: FetchResult) -> bool:
+    """A body that arrived and differs from the last one parsed."""
+    return result.is_ok and result.body is not None and body_hash(result.body) != result.feed.body_hash
+
+
+def _record_failure(tick: Tick, session: Session, result: FetchResult, error: str, now: datetime, report: TickReport) -> None:
+    """Count the failure, back off, and say so once: when the feed breaks, or is gone."""
+    feed = result.feed
+    report.failed += 1
+    report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
+    backoff = max(_backoff(tick, feed, session), timedelta(seconds=result.retry_after_seconds or 0))
+    row = repository.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff)
+    log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
+    if result.status == 410:
+        reason = "HTTP 410 Gone: the publisher removed this feed; change or remove its URL in config.toml"
+        repository.disable_feed(session, feed.id, reason)
+        _notice(tick, session, f"feed-gone:{feed.id}:{feed.url}", f"Feed {feed.name} is gone",
+                f"Feed {feed.name} ({feed.url}) answered 410 Gone and is no longer polled. {reason}.", now)
+    elif row.consecutive_failures == tick.broken_after:
+        _notice(tick, session, f"feed-broken:{feed.id}:{now.isoformat()}", f"Feed {feed.name} is broken",
+                f"Feed {feed.name} ({feed.url}) failed {row.consecutive_failures} checks in a row: {error}", now)
+
+
+def _notice(tick: Tick, session: Session, dedupe_key: str, title: str, text: str, now: datetime) -> None:
+    """An operations notice (not about a commitment), through the same outbox."""
+    alert = Alert(kind="notice", commitment_id="", commitment_title=title, channel=tick.ops_channel, text=text)
+    repository.enqueue_delivery(session, dedupe_key, "notice", alert.channel, alert_to_payload(alert), None, now)
 
 
 def record_matches(
@@ -251,12 +282,15 @@ def _jittered(interval: timedelta, tick: Tick) -> timedelta:
 def _backoff(tick: Tick, feed: FeedSource, session: Session) -> timedelta:
     """Capped exponential backoff from the feed's interval, by consecutive failures."""
     failures = repository.feed_failures(session, feed.id)
-    return min(_jittered(repository.feed_interval(session, feed.id) * 2**failures, tick), MAX_BACKOFF)
+    return min(_jittered(repository.feed_interval(session, feed.id) * 2**failures, tick), tick.max_backoff)
 
 
 def _next_interval(tick: Tick, interval: timedelta, result: FetchResult, parsed: ParsedFeed | None) -> timedelta:
     """The feed's interval, but never sooner than the server or the feed asked."""
     lower_bounds = [timedelta(seconds=result.retry_after_seconds or 0)]
+    max_age = _MAX_AGE.search(result.headers.get("cache-control", ""))
+    if max_age:
+        lower_bounds.append(timedelta(seconds=min(int(max_age.group(1)), 7 * 86400)))
     if parsed and parsed.ttl_minutes:
         lower_bounds.append(timedelta(minutes=parsed.ttl_minutes))
     return max([_jittered(interval, tick)] + lower_bounds)

@@ -180,8 +180,8 @@ def _load_file(path: Path) -> tuple[Rule | None, Any, list[Problem]]:
     try:
         rule = Rule.model_validate(_plain(document))
     except ValidationError as error:
-        problems = [_describe(path, document, problem) for problem in error.errors()] + problems
-        return None, document, problems
+        described = [_describe(path, document, problem) for problem in error.errors()]
+        return None, document, _merge_union_errors(described) + problems
     return (None if problems else rule), document, problems
 
 
@@ -226,6 +226,19 @@ def _describe(path: Path, document: Any, problem: dict[str, Any]) -> Problem:
         return Problem(path, line, column, f"missing field {dotted!r}")
     message = problem["msg"].removeprefix("Value error, ")
     return Problem(path, line, column, f"{dotted}: {message}" if dotted else message)
+
+
+def _merge_union_errors(problems: list[Problem]) -> list[Problem]:
+    """A term that is neither text nor {regex: …} fails both; say it once, plainly."""
+    merged: dict[tuple[int, int, str], Problem] = {}
+    for problem in problems:
+        place = (problem.line, problem.column, problem.message.split(":")[0])
+        if place in merged and "Input should be a valid" in problem.message:
+            field = problem.message.split(":")[0]
+            merged[place] = Problem(problem.path, problem.line, problem.column, f"{field}: a term is text or {{regex: …}}")
+        else:
+            merged.setdefault(place, problem)
+    return list(merged.values())
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import re2
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from tracker.model import SignalKind
 
@@ -29,7 +29,14 @@ class RegexTerm(_Strict):
     regex: str = Field(min_length=1)
 
 
-Term = Union[str, RegexTerm]
+def _number_as_text(value: Any) -> Any:
+    """An unquoted `2035` in YAML is a number; as a term it means the text 2035."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Term = Annotated[Union[str, RegexTerm], BeforeValidator(_number_as_text)]
 
 
 def _is_blank_term(term: Term) -> bool:

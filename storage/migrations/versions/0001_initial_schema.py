@@ -95,6 +95,7 @@ def upgrade() -> None:
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('guid', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('title_fingerprint', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -107,6 +108,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_entry_feed_id'), ['feed_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_entry_key'), ['key'], unique=True)
         batch_op.create_index(batch_op.f('ix_entry_published_at'), ['published_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_entry_title_fingerprint'), ['title_fingerprint'], unique=False)
         batch_op.create_index(batch_op.f('ix_entry_url'), ['url'], unique=False)
 
     op.create_table('entry_feed',
@@ -177,6 +179,7 @@ def downgrade() -> None:
     op.drop_table('entry_feed')
     with op.batch_alter_table('entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_entry_url'))
+        batch_op.drop_index(batch_op.f('ix_entry_title_fingerprint'))
         batch_op.drop_index(batch_op.f('ix_entry_published_at'))
         batch_op.drop_index(batch_op.f('ix_entry_key'))
         batch_op.drop_index(batch_op.f('ix_entry_feed_id'))
