@@ -131,7 +131,9 @@ def record_fetch_success(
 ) -> FeedRow:
     feed = session.get(FeedRow, feed_id)
     feed.last_status = status
-    feed.last_error = None
+    # A document feedparser had to repair still says so: its entries are kept, and
+    # whoever reviews feed health sees what was wrong with it.
+    feed.last_error = f"recovered: {warning}" if warning else None
     feed.last_warning = warning
     feed.last_polled_at = feed.last_success_at = now
     feed.consecutive_failures = 0

@@ -18,6 +18,12 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when a poll opens 16 at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class Route:
     """What the feed server answers on one path."""
@@ -68,7 +74,7 @@ class FeedServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

@@ -8,6 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when a poll opens 16 at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SlackStub:
     """Records every call; `script` is a list of (status, body, headers) answers to give first."""
 
@@ -43,7 +49,7 @@ class SlackStub:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> "SlackStub":
