@@ -37,12 +37,14 @@ def headline(alert: Alert) -> str:
         return f"{alert.commitment_title}: {status_label(alert.old_status)} → {status_label(alert.new_status)}"
     if alert.kind == "evidence":
         return f"{alert.commitment_title}: new evidence ({alert.signal or 'mention'})"
-    return alert.text or alert.commitment_title
+    return alert.commitment_title
 
 
 def plain_text(alert: Alert, today: date) -> str:
     """The whole alert as readable plain text (console, fallback text)."""
     lines = [headline(alert)]
+    if alert.kind == "notice":
+        return "\n".join(lines + [f"  {line}" for line in (alert.text or "").splitlines()])
     if alert.target:
         deadline = f" by {alert.deadline.isoformat()} ({days_left(alert.deadline, today)})" if alert.deadline else ""
         lines.append(f"  target: {alert.target}{deadline}")

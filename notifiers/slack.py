@@ -107,6 +107,8 @@ def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
     """A Block Kit card. Every text from a feed or a rule is escaped and cut to Slack's limits."""
     title = truncate(escape_mrkdwn(alert.commitment_title), HEADER_LIMIT)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}]
+    if alert.kind == "notice":
+        return blocks + [_section(escape_mrkdwn(alert.text or ""))]
     if alert.kind == "status_change":
         old, new = alert.old_status or "pending", alert.new_status or "pending"
         line = f"{STATUS_EMOJI.get(old, '')} {status_label(old)} → {STATUS_EMOJI.get(new, '')} *{status_label(new)}*"

@@ -112,17 +112,24 @@ def main(context: click.Context, config_path: Path, verbose: bool) -> None:
     context.obj = App(config_path)
 
 
-def build_tick(app: App):
-    """Wire the parts of one tick from the config."""
+def build_tick(app: App, last_good_rules: dict | None = None):
+    """Wire the parts of one tick from the config.
+
+    `last_good_rules` (a running bot reloading): when a rule file is broken, keep
+    using that set rather than lose the broken file's commitment.
+    """
     from notifiers.console import ConsoleNotifier
     from notifiers.slack import SlackNotifier
     from tracker.fetch import FetchPolicy
     from tracker.matching import RuleMatcher
-    from tracker.pipeline import Tick
+    from tracker.pipeline import Tick, notify_broken_rules, sync_commitments
 
     settings = app.settings
-    rules = app.sync_rules()
+    loaded = app.load_rules()
+    broken = [str(problem) for problem in loaded.problems if problem.excludes_rule]
+    rules = list(last_good_rules.values()) if broken and last_good_rules else list(loaded.rules)
     engine = app.engine
+    sync_commitments(engine, rules, utc_now(), retire_missing=not broken)
     app.sync_feeds()
     token = os.environ.get(settings.slack.token_env, "").strip()
     notifier = (
@@ -140,7 +147,7 @@ def build_tick(app: App):
         max_redirects=fetch.max_redirects,
         contact_url=fetch.contact_url,
     )
-    return Tick(
+    tick = Tick(
         engine=engine,
         fetch_policy=policy,
         matcher=RuleMatcher(rules),
@@ -153,18 +160,32 @@ def build_tick(app: App):
         ops_channel=(settings.slack.ops_channel or settings.slack.channel) if token else None,
         clock=utc_now,
     )
+    if broken and last_good_rules:
+        logging.getLogger("tracker").error("rule files have errors; keeping the last good rule set:\n%s", "\n".join(broken))
+        notify_broken_rules(tick, broken)
+    return tick
 
 
 @main.command()
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Ingest a saved feed file as if it had been fetched (repeatable); configured feeds are not polled.",
+)
 @click.pass_obj
-def poll(app: App) -> None:
+def poll(app: App, files: tuple[Path, ...]) -> None:
     """Run one full cycle over every configured feed, then exit.
 
     Feed errors are reported on stderr and do not change the exit status.
     """
-    from tracker.pipeline import run_tick
+    from tracker.pipeline import ingest_files, run_tick
 
-    report = run_tick(build_tick(app), all_feeds=True)
+    tick = build_tick(app)
+    report = ingest_files(tick, list(files)) if files else run_tick(tick, all_feeds=True)
+    for note in report.notes:
+        click.echo(note, err=True)
     for error in report.errors:
         click.echo(f"feed error: {error}", err=True)
     click.echo(f"poll: {report.summary()}", err=True)
@@ -173,10 +194,27 @@ def poll(app: App) -> None:
 @main.command()
 @click.pass_obj
 def run(app: App) -> None:
-    """Poll due feeds on a schedule until SIGINT or SIGTERM, then stop cleanly."""
+    """Poll due feeds on a schedule until SIGINT or SIGTERM, then stop cleanly.
+
+    The config and rule files are read again on SIGHUP or when they change; a bad
+    config or a broken rule file keeps what was running and says why.
+    """
+    from tracker.rulefile import find_rule_files
     from tracker.scheduler import run_forever
 
-    run_forever(lambda: build_tick(app), tick_seconds=app.settings.schedule.tick)
+    current: dict[str, App] = {"app": app}
+
+    def build():
+        fresh = App(app.config_path)
+        previous = current.get("tick")
+        tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
+        current["app"], current["tick"] = fresh, tick
+        return tick
+
+    def watched() -> list[Path]:
+        return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
+
+    run_forever(build, watched, tick_seconds=app.settings.schedule.tick, reload_errors=(Fatal,))
 
 
 @main.command()
@@ -207,18 +245,51 @@ def evidence(app: App, commitment_id: str | None, fmt: str) -> None:
         _echo(render(evidence_rows(session, commitment_id), fmt, EVIDENCE_COLUMNS))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.pass_obj
-def feeds(app: App, fmt: str) -> None:
-    """Feed health: last status and error, items, when last and next polled."""
+@click.pass_context
+def feeds(context: click.Context, fmt: str) -> None:
+    """Feed health: last status and error, failures, items, last and next check."""
+    if context.invoked_subcommand is not None:
+        return
     from sqlmodel import Session
 
     from storage.views import feed_rows
 
+    app = context.obj
     app.sync_feeds()
     with Session(app.engine) as session:
         _echo(render(feed_rows(session), fmt, FEED_COLUMNS))
+
+
+@feeds.command("import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def feeds_import(app: App, opml_file: Path) -> None:
+    """Add the feeds of an OPML file (from a feed reader) to config.toml."""
+    from tracker.opml import OpmlError, read_opml, toml_feed_blocks
+
+    try:
+        subscriptions = read_opml(opml_file.read_bytes())
+    except OpmlError as error:
+        raise click.ClickException(f"{opml_file}: {error}") from None
+    known_urls = {feed.url for feed in app.settings.feeds}
+    new = [item for item in subscriptions if item.url not in known_urls]
+    if new:
+        blocks = toml_feed_blocks(new, {feed.name for feed in app.settings.feeds})
+        with app.config_path.open("a", encoding="utf-8") as config:
+            config.write(f"\n# Imported from {opml_file.name}\n{blocks}")
+        load_settings(app.config_path)  # what was written must still be a valid config
+    click.echo(f"added {len(new)} feeds to {app.config_path} ({len(subscriptions) - len(new)} already there)")
+
+
+@feeds.command("export")
+@click.pass_obj
+def feeds_export(app: App) -> None:
+    """Print the configured feeds as OPML, for feed readers."""
+    from tracker.opml import Subscription, write_opml
+
+    click.echo(write_opml([Subscription(feed.name, feed.url) for feed in app.settings.feeds]), nl=False)
 
 
 @main.group()

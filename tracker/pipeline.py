@@ -6,11 +6,13 @@ in notifiers. Everything the tick needs is passed in, clock included.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Engine
@@ -72,6 +74,7 @@ class TickReport:
     alerts_sent: int = 0
     alerts_failed: int = 0
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -109,6 +112,21 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
     return report
 
 
+def ingest_files(tick: Tick, paths: Sequence[Path]) -> TickReport:
+    """Treat saved feed files as fetched documents (replays, archives, trying rules)."""
+    report = TickReport()
+    for path in paths:
+        with Session(tick.engine) as session:
+            source = repository.ensure_file_feed(session, f"file:{path.name}", path.resolve().as_uri(), tick.clock())
+            session.commit()
+        body = path.read_bytes()
+        report.feeds_checked += 1
+        process_fetch(tick, FetchResult(feed=source, status=200, body=body, headers={}, final_url=source.url), report)
+    deliver_pending(tick, report)
+    log.info("ingest %s", report.summary())
+    return report
+
+
 def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None = None) -> None:
     """Record one fetch and everything that follows from it, in one transaction."""
     feed = result.feed
@@ -141,7 +159,9 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
             moved_to=result.moved_permanently_to,
         )
         if result.moved_permanently_to:
-            log.warning("feed %s moved permanently: %s → %s", feed.name, feed.url, result.moved_permanently_to)
+            note = f"feed {feed.name} moved permanently: {feed.url} → {result.moved_permanently_to} (stored; update config.toml)"
+            report.notes.append(note)
+            log.warning("%s", note)
         if failures_before >= tick.broken_after:
             _notice(tick, session, f"feed-recovered:{feed.id}:{now.isoformat()}", f"Feed {feed.name} recovered",
                     f"Feed {feed.name} ({feed.url}) works again after {failures_before} failed checks.", now)
@@ -178,8 +198,21 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
 
 def _notice(tick: Tick, session: Session, dedupe_key: str, title: str, text: str, now: datetime) -> None:
     """An operations notice (not about a commitment), through the same outbox."""
-    alert = Alert(kind="notice", commitment_id="", commitment_title=title, channel=tick.ops_channel, text=text)
-    repository.enqueue_delivery(session, dedupe_key, "notice", alert.channel, alert_to_payload(alert), None, now)
+    enqueue_notice(session, tick.ops_channel, dedupe_key, title, text, now)
+
+
+def enqueue_notice(session: Session, channel: str | None, dedupe_key: str, title: str, text: str, now: datetime) -> None:
+    alert = Alert(kind="notice", commitment_id="", commitment_title=title, channel=channel, text=text)
+    repository.enqueue_delivery(session, dedupe_key, "notice", channel, alert_to_payload(alert), None, now)
+
+
+def notify_broken_rules(tick: Tick, problems: Sequence[str]) -> None:
+    """One notice per distinct breakage of the rule files, not one per reload."""
+    digest = hashlib.sha256("\n".join(problems).encode("utf-8")).hexdigest()[:16]
+    text = "The last good rule set stays in use until these are fixed:\n" + "\n".join(problems[:20])
+    with Session(tick.engine) as session:
+        enqueue_notice(session, tick.ops_channel, f"rules-broken:{digest}", "Rule files have errors", text, tick.clock())
+        session.commit()
 
 
 def record_matches(

@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,16 +19,48 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger("tracker")
 
 
-def run_forever(build_tick: Callable[[], object], tick_seconds: float) -> None:
-    """Run ticks every `tick_seconds` until SIGINT/SIGTERM; the running tick finishes first."""
+def files_signature(paths: list[Path]) -> tuple:
+    """What changes when a watched file is edited, added or removed."""
+    signature = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            signature.append((str(path), stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            signature.append((str(path), None, None))
+    return tuple(sorted(signature))
+
+
+def run_forever(
+    build_tick: Callable[[], object],
+    watched_files: Callable[[], list[Path]],
+    tick_seconds: float,
+    reload_errors: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Run ticks every `tick_seconds` until SIGINT/SIGTERM; the running tick finishes first.
+
+    1. Build the tick's parts once.
+    2. At each wake-up, rebuild them first if SIGHUP came or a watched file changed;
+       a rebuild that fails keeps the running parts.
+    3. Run the tick; an exception is logged and the next wake-up tries again.
+    """
     from tracker.pipeline import run_tick
 
-    tick = build_tick()
-    stop = threading.Event()
+    state = {"tick": build_tick(), "signature": files_signature(watched_files())}
+    stop, reload_requested = threading.Event(), threading.Event()
 
     def job() -> None:
+        signature = files_signature(watched_files())
+        if reload_requested.is_set() or signature != state["signature"]:
+            reload_requested.clear()
+            state["signature"] = signature
+            try:
+                state["tick"] = build_tick()
+                log.info("reloaded the config and rule files")
+            except reload_errors as error:
+                log.error("reload failed, still running the previous config: %s", error)
         try:
-            run_tick(tick)
+            run_tick(state["tick"])
         except Exception:  # one bad tick must not stop the bot; the next one retries
             log.exception("tick failed")
 
@@ -41,9 +74,15 @@ def run_forever(build_tick: Callable[[], object], tick_seconds: float) -> None:
         log.info("received %s: stopping after the current tick", signal.Signals(signum).name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def request_reload(_signum, _frame) -> None:
+        log.info("received SIGHUP: reloading before the next tick")
+        reload_requested.set()
+        scheduler.modify_job("tick", next_run_time=datetime.now(timezone.utc))
+
+    handlers = {signal.SIGINT: request_stop, signal.SIGTERM: request_stop, signal.SIGHUP: request_reload}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     scheduler.start()
-    log.info("running: a tick every %g s; stop with Ctrl-C", tick_seconds)
+    log.info("running: a tick every %g s; stop with Ctrl-C, reload with SIGHUP", tick_seconds)
     try:
         stop.wait()
     finally:
