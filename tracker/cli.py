@@ -122,6 +122,7 @@ def build_tick(app: App, last_good_rules: dict | None = None):
     from notifiers.slack import SlackNotifier
     from tracker.fetch import FetchPolicy
     from tracker.matching import RuleMatcher
+    from tracker.parallel import ParserPool
     from tracker.pipeline import Tick, notify_broken_rules, sync_commitments
 
     settings = app.settings
@@ -153,6 +154,7 @@ def build_tick(app: App, last_good_rules: dict | None = None):
         matcher=RuleMatcher(rules),
         rules={rule.id: rule for rule in rules},
         notifier=notifier,
+        parser=ParserPool(settings.parse.workers),
         default_channel=settings.slack.channel if token else None,
         jitter=settings.schedule.jitter,
         broken_after=settings.fetch.broken_after,

@@ -94,6 +94,10 @@ class FetchSettings(_Section):
     max_backoff: Duration = 86400.0
 
 
+class ParseSettings(_Section):
+    workers: int = Field(default=0, ge=0, le=64)
+
+
 class SlackSettings(_Section):
     channel: str = "#commitments"
     token_env: str = "SLACK_BOT_TOKEN"
@@ -114,6 +118,7 @@ class Settings(_Section):
     rules: RulesSettings = Field(default_factory=RulesSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    parse: ParseSettings = Field(default_factory=ParseSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)
 

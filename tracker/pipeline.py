@@ -34,6 +34,7 @@ from tracker.model import (
     alert_from_payload,
     alert_to_payload,
 )
+from tracker.parallel import ParserPool, parse_jobs
 from tracker.parse import parse_document
 from tracker.ruleformat import Rule
 from tracker.status import derive_status, status_change
@@ -54,6 +55,7 @@ class Tick:
     rules: dict[str, Rule]
     notifier: Notifier
     default_channel: str | None
+    parser: ParserPool = field(default_factory=lambda: ParserPool(workers=1))
     jitter: float = 0.1
     broken_after: int = 3
     max_backoff: timedelta = timedelta(hours=24)
@@ -104,9 +106,11 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
             session.add(row)
             sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash))
         session.commit()
-    for result in fetch_feeds(sources, tick.fetch_policy):
+    results = fetch_feeds(sources, tick.fetch_policy)
+    parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
+    for result, parsed in zip(results, parsed_documents):
         report.feeds_checked += 1
-        process_fetch(tick, result, report)
+        process_fetch(tick, result, report, parsed)
     deliver_pending(tick, report)
     log.info("tick %s", report.summary())
     return report

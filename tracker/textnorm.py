@@ -12,6 +12,9 @@ import unicodedata
 
 _DASHES = str.maketrans({ch: " " for ch in "-‐‑‒–—―_/‧·"})
 _SPACES = re.compile(r"\s+")
+# Combining marks (accents) of Latin, Greek and Cyrillic, removed after NFD. The
+# Japanese voicing marks (U+3099, U+309A) are not among them: they change the word.
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def normalise(text: str) -> str:
@@ -25,7 +28,7 @@ def normalise(text: str) -> str:
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     # NFC afterwards recomposes Hangul syllables that NFD split into jamo.
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
+    return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed))
 
 
 def is_unspaced_script(ch: str) -> bool:

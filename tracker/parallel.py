@@ -1,0 +1,72 @@
+"""Parsing fetched documents on every core while the main process stores results.
+
+feedparser is pure Python and dominates a first cycle; worker processes sidestep
+the GIL. Workers come from a forkserver preloaded with the parser, so they start
+fast and never inherit the threads (scheduler, HTTP) of the process that asks.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Iterator, Sequence
+
+from tracker.model import FetchResult, ParsedFeed
+from tracker.parse import parse_document
+
+log = logging.getLogger("tracker")
+
+# Below this many bytes to parse, starting workers costs more than it saves.
+POOL_THRESHOLD_BYTES = 2 * 1024 * 1024
+
+
+class ParserPool:
+    """Parses many documents in worker processes, yielding results in order."""
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._executor: ProcessPoolExecutor | None = None
+
+    def parse_in_order(self, jobs: Sequence[tuple[bytes, dict, str] | None]) -> Iterator[ParsedFeed | None]:
+        """One result per job (None where the job is None), as soon as each is ready."""
+        size = sum(len(job[0]) for job in jobs if job)
+        if self.workers <= 1 or size < POOL_THRESHOLD_BYTES:
+            for job in jobs:
+                yield parse_document(*job) if job else None
+            return
+        executor = self._ensure_executor()
+        # Biggest first, so the long parses start early and the tail is short.
+        order = sorted((i for i, job in enumerate(jobs) if job), key=lambda i: -len(jobs[i][0]))
+        futures: dict[int, Future] = {i: executor.submit(parse_document, *jobs[i]) for i in order}
+        for index, job in enumerate(jobs):
+            yield self._result(futures[index], job) if job else None
+
+    def _result(self, future: Future, job: tuple[bytes, dict, str]) -> ParsedFeed:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.error("a parser process died; parsing %s in the main process", job[2])
+            self.close()
+            return parse_document(*job)
+
+    def _ensure_executor(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["tracker.parse"])
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
+def parse_jobs(results: Sequence[FetchResult], needs_parse) -> list[tuple[bytes, dict, str] | None]:
+    return [
+        (result.body, dict(result.headers), result.final_url or result.feed.url) if needs_parse(result) else None
+        for result in results
+    ]
