@@ -109,3 +109,24 @@ def _aware(value: datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def iter_entries(session: Session, batch: int = 1000):
+    """Every stored entry, oldest first, as (id, published ISO, feed name, Entry), in batches."""
+    from tracker.model import Entry
+
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(EntryRow, FeedRow.name).join(FeedRow, FeedRow.id == EntryRow.feed_id).where(EntryRow.id > last_id).order_by(EntryRow.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row, feed in rows:
+            entry = Entry(key=row.key, title=row.title, url=row.url, summary=row.summary, content=row.content, published_at=row.published_at)
+            yield row.id, _iso(row.published_at), feed, entry
+        last_id = rows[-1][0].id
+
+
+def evidence_entry_ids(session: Session, commitment_id: str) -> set[int]:
+    return set(session.exec(select(EvidenceRow.entry_id).where(EvidenceRow.commitment_id == commitment_id)).all())

@@ -133,3 +133,10 @@ def test_the_matcher_only_evaluates_rules_whose_terms_hit():
 
 def test_a_deadline_year_is_end_of_year():
     assert make_rule(SOLID_STATE).deadline == date(2028, 12, 31)
+
+
+def test_rules_sharing_a_prefix_term_all_see_it():
+    """A `batter*` hit extended to `batteries` for one rule must not shift it for the next."""
+    rules = [make_rule({"all": [[actor], ["solid state batter*"]]}, id=f"rule-{actor}") for actor in ("toyota", "nissan", "samsung")]
+    found = RuleMatcher(rules).match(Entry(key="e", title="Toyota, Nissan and Samsung bet on solid-state batteries"))
+    assert sorted(m.rule_id for m in found) == ["rule-nissan", "rule-samsung", "rule-toyota"]

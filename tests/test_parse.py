@@ -68,3 +68,18 @@ def test_canonical_urls(url, canonical):
 def test_plain_text_removes_markup_entities_and_invisible_characters():
     assert plain_text("<p>A&nbsp;<b>bold</b>&amp;&lt;i&gt;move&lt;/i&gt;\u200b</p><style>p{}</style>") == "A bold & move"
     assert plain_text("ｆｕｌｌ-width") == "full-width"  # NFKC
+
+
+def test_the_parser_pool_gives_the_same_entries_as_parsing_inline(monkeypatch):
+    import tracker.parallel as parallel
+
+    monkeypatch.setattr(parallel, "POOL_THRESHOLD_BYTES", 0)
+    jobs = [(FEED, {}, f"https://wire.example.org/feed{i}") for i in range(4)] + [None, (b"", {}, "https://x.example/empty")]
+    pool = parallel.ParserPool(workers=2)
+    try:
+        results = list(pool.parse_in_order(jobs))
+    finally:
+        pool.close()
+    inline = [parse_document(*job) if job else None for job in jobs]
+    assert results == inline
+    assert results[4] is None and "empty body" in results[5].error

@@ -104,3 +104,27 @@ def test_the_shipped_rules_pass_check_and_test(cli):
     assert check.exit_code == 0, check.stdout
     test = cli("--config", str(REPO / "config.toml"), "rules", "test")
     assert test.exit_code == 0, test.stdout
+
+
+def test_the_shipped_schema_is_current():
+    """rules/schema.json is what editors validate against: regenerate it with `tracker rules schema`."""
+    from tracker.ruleformat import json_schema
+
+    shipped = json.loads((REPO / "rules" / "schema.json").read_text(encoding="utf-8"))
+    assert shipped == json_schema()
+
+
+def test_rules_preview_shows_what_an_edited_rule_would_match_among_stored_entries(feed_server, tmp_path, cli):
+    feed_server.routes["/news.xml"] = Route((DATA / "feeds" / "climate_news.xml").read_bytes())
+    config = write_config(tmp_path, [("wire", feed_server.url("/news.xml"))])
+    cli("--config", str(config), "poll")
+    edited = tmp_path / "toyota.yaml"
+    text = (DATA / "rules" / "toyota-solid-state.yaml").read_text(encoding="utf-8")
+    # Drop the battery-term group: every Toyota story now matches, recalls included.
+    edited.write_text(text.replace("    - [solid state batter*, all solid state, 全固体電池]\n", ""), encoding="utf-8")
+    preview = cli("--config", str(config), "rules", "preview", str(edited))
+    assert preview.exit_code == 0
+    assert "toyota-solid-state: 2 of 6 stored entries match (1 new, 0 no longer matched)" in preview.stdout
+    assert "+" in preview.stdout and "Toyota recalls 40,000 hybrids" in preview.stdout
+    statuses = {row["id"]: row["evidence_count"] for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}
+    assert statuses["toyota-solid-state"] == 1  # nothing went live

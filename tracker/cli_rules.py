@@ -100,6 +100,46 @@ def _entry_to_explain(app, text, title, file, entry_id) -> Entry:
     return Entry(key="explain", title=title, summary=text or "")
 
 
+@rules.command("preview")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--limit", default=50, show_default=True, help="Matches listed per rule.")
+@click.pass_obj
+def rules_preview(app, path: Path, limit: int) -> None:
+    """What a new or edited rule (file or folder PATH) would match among stored entries, before it goes live."""
+    from sqlmodel import Session
+
+    from storage.views import iter_entries, evidence_entry_ids
+    from tracker.matching import RuleMatcher
+    from tracker.rulefile import load_rules
+
+    candidate = load_rules([path])
+    for problem in candidate.problems:
+        click.echo(f"rule error: {problem}", err=True)
+    if not candidate.rules:
+        raise SystemExit(1)
+    matcher = RuleMatcher(candidate.rules)
+    found: dict[str, list] = {rule.id: [] for rule in candidate.rules}
+    with Session(app.engine) as session:
+        scanned = 0
+        for entry_id, published, feed, entry in iter_entries(session):
+            scanned += 1
+            for match in matcher.match(entry):
+                found[match.rule_id].append((entry_id, published, feed, entry.title, match))
+        live = {rule.id: evidence_entry_ids(session, rule.id) for rule in candidate.rules}
+    for rule in candidate.rules:
+        matches = sorted(found[rule.id], key=lambda item: item[1] or "", reverse=True)
+        matched_ids = {item[0] for item in matches}
+        gained, lost = matched_ids - live[rule.id], live[rule.id] - matched_ids
+        click.echo(f"{rule.id}: {len(matches)} of {scanned} stored entries match"
+                   + (f" ({len(gained)} new, {len(lost)} no longer matched)" if live[rule.id] else ""))
+        for entry_id, published, feed, title, match in matches[:limit]:
+            marker = "+" if entry_id in gained else " "
+            day = published[:10] if published else "          "
+            click.echo(f" {marker} {entry_id:>6} {day} [{match.signal.value}] {title[:90]} ({feed}; {', '.join(match.matched_terms)})")
+        for entry_id in sorted(lost)[:limit]:
+            click.echo(f" - {entry_id:>6} no longer matched")
+
+
 @rules.command("schema")
 def rules_schema() -> None:
     """Print the JSON Schema of the rule format (for editors)."""

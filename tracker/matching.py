@@ -72,9 +72,9 @@ class TermIndex:
         if not self._payloads:
             return
         for end_index, payloads in self._automaton.iter(text):
-            end = end_index + 1
+            term_end = end_index + 1
             for literal, payload in payloads:
-                start = end - len(literal.text)
+                start, end = term_end - len(literal.text), term_end
                 if literal.left_boundary and start > 0 and is_word_char(text[start - 1]):
                     continue
                 if literal.prefix:
