@@ -140,3 +140,20 @@ def test_rules_sharing_a_prefix_term_all_see_it():
     rules = [make_rule({"all": [[actor], ["solid state batter*"]]}, id=f"rule-{actor}") for actor in ("toyota", "nissan", "samsung")]
     found = RuleMatcher(rules).match(Entry(key="e", title="Toyota, Nissan and Samsung bet on solid-state batteries"))
     assert sorted(m.rule_id for m in found) == ["rule-nissan", "rule-samsung", "rule-toyota"]
+
+
+def test_a_rules_own_signal_phrases_beat_the_built_in_ones():
+    rule = make_rule({"all": [["china"], ["ownership cap*"]]}, signals={"progress": ["scraps"]})
+    [found] = RuleMatcher([rule]).match(Entry(key="e", title="China scraps foreign ownership caps for carmakers"))
+    assert found.signal == SignalKind.PROGRESS
+
+
+def test_less_than_figures_are_extracted_but_down_from_figures_are_not():
+    rule = make_rule({"all": [["us"], ["market"]]}, extract={"near": ["market"], "unit": "percent"})
+    [found] = RuleMatcher([rule]).match(Entry(key="e", title="US to win less than 15% of the battery market"))
+    assert found.value == 15
+
+
+def test_typographic_apostrophes_match_plain_ones():
+    rule = make_rule({"all": [["nissan's solid state"]]})
+    assert matches(rule, "Nissan’s solid-state pilot line opens")

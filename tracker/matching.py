@@ -255,11 +255,16 @@ class RuleMatcher:
         rule = compiled.rule
         positive = sorted(positive, key=lambda hit: hit.start)
         scope = _signal_scope(text, positive)
+        # A rule's own phrase overrides the built-in phrases it overlaps: "scraps the
+        # ownership cap" is progress for a market-access pledge, not abandonment.
         kinds: dict[SignalKind, str] = {}
-        for index in (self._signals, compiled.extra_signals):
-            if index is None:
-                continue
-            for _start, _end, literal, kind in index.find(scope):
+        own_spans: list[tuple[int, int]] = []
+        if compiled.extra_signals is not None:
+            for start, end, literal, kind in compiled.extra_signals.find(scope):
+                kinds.setdefault(kind, literal.original)
+                own_spans.append((start, end))
+        for start, end, literal, kind in self._signals.find(scope):
+            if not any(start < own_end and own_start < end for own_start, own_end in own_spans):
                 kinds.setdefault(kind, literal.original)
         year, later = builtin_signals.find_moved_year(scope, rule.deadline)
         signal = builtin_signals.strongest(set(kinds))

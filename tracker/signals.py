@@ -129,7 +129,7 @@ def find_moved_year(text: str, deadline: date) -> tuple[int | None, bool]:
 
 
 # "down from 72%", "up from", "compared with": the number before the change, not the news.
-_PREVIOUS_VALUE = re.compile(r"(?:\bfrom|\bthan|\bversus|\bvs\.?|\bcompared (?:with|to)|\bwas)\s*(?:\$|us\$)?$")
+_PREVIOUS_VALUE = re.compile(r"(?:\bfrom|\bversus|\bvs\.?|\bcompared (?:with|to)|\bwas)\s*(?:\$|us\$)?$")
 
 
 def find_values(text: str, unit: str) -> list[tuple[int, float]]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_DASHES = str.maketrans({ch: " " for ch in "-‐‑‒–—―_/‧·"})
+# Dashes and slashes become spaces; typographic quotes become plain ones, so a
+# term typed as "Nissan's" finds "Nissan’s".
+_DASHES = str.maketrans({**{ch: " " for ch in "-‐‑‒–—―_/‧·"}, **{ch: "'" for ch in "‘’‛ʼ′"}, **{ch: '"' for ch in "“”„‟″"}})
 _SPACES = re.compile(r"\s+")
 # Combining marks (accents) of Latin, Greek and Cyrillic, removed after NFD. The
 # Japanese voicing marks (U+3099, U+309A) are not among them: they change the word.
