@@ -37,12 +37,16 @@ def headline(alert: Alert) -> str:
         return f"{alert.commitment_title}: {status_label(alert.old_status)} → {status_label(alert.new_status)}"
     if alert.kind == "evidence":
         return f"{alert.commitment_title}: new evidence ({alert.signal or 'mention'})"
+    if alert.kind == "reminder":
+        return f"{alert.commitment_title}: deadline {alert.deadline.isoformat() if alert.deadline else ''} approaching"
     return alert.commitment_title
 
 
 def plain_text(alert: Alert, today: date) -> str:
     """The whole alert as readable plain text (console, fallback text)."""
     lines = [headline(alert)]
+    if alert.kind in ("status_change", "reminder") and alert.text:
+        lines.append(f"  {alert.text}")
     if alert.kind == "notice":
         return "\n".join(lines + [f"  {line}" for line in (alert.text or "").splitlines()])
     if alert.target:

@@ -5,6 +5,7 @@ it works in, so the caller decides what is one transaction.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from typing import Iterable, Sequence
 
 from sqlalchemy import and_, or_, update
@@ -20,7 +21,7 @@ from storage.tables import (
     FeedRow,
     StatusChangeRow,
 )
-from tracker.model import Entry, Evidence, FeedSource, Match, SignalKind, StatusChange
+from tracker.model import Entry, Evidence, FeedSource, Match, Override, SignalKind, Status, StatusChange
 
 
 def _insert(session: Session, table):
@@ -285,7 +286,10 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
         row = existing.get(rule.id) or CommitmentRow(id=rule.id, title=rule.title, actor=rule.actor, category=rule.category, target=rule.target, deadline=rule.deadline, created_at=now, updated_at=now)
         row.title, row.actor, row.category = rule.title, rule.actor, rule.category
         row.target, row.deadline, row.channel = rule.target, rule.deadline, rule.channel
-        row.source_document = rule.source.document
+        row.description, row.baseline, row.strength = rule.description, rule.baseline, rule.strength
+        row.confirmations, row.stale_after_days = rule.confirmations, rule.stale_after_days
+        row.metric = rule.metric.model_dump() if rule.metric else None
+        row.source_document, row.source_quote = rule.source.document, rule.source.quote
         row.active = True
         row.updated_at = now
         session.add(row)
@@ -326,9 +330,13 @@ def record_evidence(session: Session, entry_id: int, found: Match, published_at:
 
 
 def evidence_for_status(session: Session, commitment_id: str) -> list[Evidence]:
-    """The commitment's live (not dismissed) evidence, as the status engine sees it."""
+    """The commitment's live (not dismissed) evidence, as the status engine sees it.
+
+    The source of a piece of evidence is its publisher (the article's host), so two
+    feeds of one newspaper do not count as two independent confirmations.
+    """
     rows = session.exec(
-        select(EvidenceRow, EntryRow.key, FeedRow.name)
+        select(EvidenceRow, EntryRow.key, EntryRow.url, FeedRow.name)
         .join(EntryRow, EntryRow.id == EvidenceRow.entry_id)
         .join(FeedRow, FeedRow.id == EntryRow.feed_id)
         .where(EvidenceRow.commitment_id == commitment_id, EvidenceRow.dismissed_at == None)  # noqa: E711
@@ -338,12 +346,46 @@ def evidence_for_status(session: Session, commitment_id: str) -> list[Evidence]:
             entry_key=key,
             signal=SignalKind(row.signal),
             published_at=row.published_at,
-            source=feed_name,
+            source=_publisher(url) or feed_name,
             target_year=row.target_year,
             value=row.value,
         )
-        for row, key, feed_name in rows
+        for row, key, url, feed_name in rows
     ]
+
+
+def _publisher(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def overrides_for(session: Session, commitment_id: str) -> list[Override]:
+    """A person's decisions are the history rows they caused."""
+    rows = session.exec(
+        select(StatusChangeRow)
+        .where(StatusChangeRow.commitment_id == commitment_id, StatusChangeRow.cause == "person")
+        .order_by(StatusChangeRow.changed_at)
+    )
+    return [Override(Status(row.new_status), row.changed_at, row.changed_by, row.note) for row in rows]
+
+
+def commitment(session: Session, commitment_id: str) -> CommitmentRow | None:
+    return session.get(CommitmentRow, commitment_id)
+
+
+def dismiss_evidence(session: Session, entry_id: int, commitment_id: str | None, note: str, now: datetime) -> list[str]:
+    """Mark an entry's evidence a false positive (kept, not deleted); returns the commitments touched."""
+    query = select(EvidenceRow).where(EvidenceRow.entry_id == entry_id, EvidenceRow.dismissed_at == None)  # noqa: E711
+    if commitment_id:
+        query = query.where(EvidenceRow.commitment_id == commitment_id)
+    touched = []
+    for row in session.exec(query):
+        row.dismissed_at, row.dismissed_note = now, note
+        session.add(row)
+        touched.append(row.commitment_id)
+    return touched
 
 
 def record_status_change(session: Session, change: StatusChange) -> int:
@@ -362,6 +404,7 @@ def record_status_change(session: Session, change: StatusChange) -> int:
         changed_at=change.at,
         cause=change.cause,
         evidence_id=evidence_id,
+        changed_by=change.changed_by,
         note=change.note,
         revised_target_year=change.revised_target_year,
     )

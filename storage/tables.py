@@ -107,8 +107,17 @@ class CommitmentRow(SQLModel, table=True):
     category: str = Field(index=True)
     target: str = Field(sa_column=Column(Text, nullable=False))
     deadline: date
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    baseline: Optional[str] = None
+    strength: Optional[str] = None
+    confirmations: int = 1
+    stale_after_days: Optional[int] = None
+    # name, unit, target, direction, baseline, baseline_year: what the status compares numbers to.
+    metric: Optional[dict] = Field(default=None, sa_column=Column(JSON))
     source_document: Optional[str] = None
+    source_quote: Optional[str] = Field(default=None, sa_column=Column(Text))
     channel: Optional[str] = None
+    muted_until: Optional[datetime] = _utc_column()
     active: bool = True
     rule_hash: Optional[str] = None
     status: str = "pending"

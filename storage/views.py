@@ -130,3 +130,78 @@ def iter_entries(session: Session, batch: int = 1000):
 
 def evidence_entry_ids(session: Session, commitment_id: str) -> set[int]:
     return set(session.exec(select(EvidenceRow.entry_id).where(EvidenceRow.commitment_id == commitment_id)).all())
+
+
+def _commitment_dict(row: CommitmentRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "actor": row.actor,
+        "category": row.category,
+        "description": row.description,
+        "target": row.target,
+        "deadline": row.deadline,
+        "baseline": row.baseline,
+        "strength": row.strength,
+        "confirmations": row.confirmations,
+        "stale_after_days": row.stale_after_days,
+        "metric": row.metric,
+        "source_document": row.source_document,
+        "source_quote": row.source_quote,
+        "channel": row.channel,
+        "status": row.status,
+        "status_since": row.status_since,
+        "revised_target_year": row.revised_target_year,
+        "created_at": row.created_at,
+    }
+
+
+def commitments(session: Session) -> list[dict[str, Any]]:
+    rows = session.exec(select(CommitmentRow).where(CommitmentRow.active == True).order_by(CommitmentRow.id))  # noqa: E712
+    return [_commitment_dict(row) for row in rows]
+
+
+def commitment(session: Session, commitment_id: str) -> dict[str, Any] | None:
+    row = session.get(CommitmentRow, commitment_id)
+    return _commitment_dict(row) if row else None
+
+
+def evidence_records(session: Session, commitment_id: str):
+    from storage.repository import evidence_for_status
+
+    return evidence_for_status(session, commitment_id)
+
+
+def overrides(session: Session, commitment_id: str):
+    from storage.repository import overrides_for
+
+    return overrides_for(session, commitment_id)
+
+
+def history(session: Session, commitment_id: str) -> list[dict[str, Any]]:
+    """Every change, oldest first, with the evidence entry that caused it."""
+    from storage.tables import StatusChangeRow
+
+    query = (
+        select(StatusChangeRow, EntryRow.title, EntryRow.url, FeedRow.name)
+        .outerjoin(EvidenceRow, EvidenceRow.id == StatusChangeRow.evidence_id)
+        .outerjoin(EntryRow, EntryRow.id == EvidenceRow.entry_id)
+        .outerjoin(FeedRow, FeedRow.id == EntryRow.feed_id)
+        .where(StatusChangeRow.commitment_id == commitment_id)
+        .order_by(StatusChangeRow.changed_at, StatusChangeRow.id)
+    )
+    return [
+        {
+            "changed_at": change.changed_at.isoformat(),
+            "old": change.old_status,
+            "new": change.new_status,
+            "cause": change.cause,
+            "by": change.changed_by,
+            "note": change.note,
+            "revised_target_year": change.revised_target_year,
+            "evidence_title": title,
+            "evidence_url": url,
+            "evidence_feed": feed,
+        }
+        for change, title, url, feed in session.exec(query)
+    ]

@@ -94,6 +94,12 @@ class FetchSettings(_Section):
     max_backoff: Duration = 86400.0
 
 
+class StatusSettings(_Section):
+    stale_after_days: int = Field(default=90, ge=1)
+    remind_days: list[int] = Field(default_factory=lambda: [90, 30, 7])
+    daily_at: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class ParseSettings(_Section):
     workers: int = Field(default=0, ge=0, le=64)
 
@@ -119,6 +125,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     parse: ParseSettings = Field(default_factory=ParseSettings)
+    status: StatusSettings = Field(default_factory=StatusSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)
 

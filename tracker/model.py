@@ -144,6 +144,16 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A person's decision on a status: it holds until evidence pointing elsewhere arrives."""
+
+    status: Status
+    at: datetime
+    by: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class StatusChange:
     """A commitment moving from one status to another, and why."""
 
@@ -154,6 +164,7 @@ class StatusChange:
     cause: str
     evidence_keys: tuple[str, ...] = ()
     note: str | None = None
+    changed_by: str | None = None
     revised_target_year: int | None = None
 
 

@@ -36,6 +36,8 @@ def run_forever(
     watched_files: Callable[[], list[Path]],
     tick_seconds: float,
     reload_errors: tuple[type[BaseException], ...] = (),
+    daily: Callable[[object], None] | None = None,
+    daily_at: str = "06:00",
 ) -> None:
     """Run ticks every `tick_seconds` until SIGINT/SIGTERM; the running tick finishes first.
 
@@ -69,6 +71,18 @@ def run_forever(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(max(1, tick_seconds))},
     )
     scheduler.add_job(job, "interval", seconds=tick_seconds, id="tick", next_run_time=datetime.now(timezone.utc))
+    if daily is not None:
+
+        def daily_job() -> None:
+            try:
+                daily(state["tick"])
+            except Exception:
+                log.exception("daily job failed")
+
+        hour, minute = (int(part) for part in daily_at.split(":"))
+        # Also once at start: a bot that was down at the daily hour catches up.
+        scheduler.add_job(daily_job, "cron", hour=hour, minute=minute, id="daily", misfire_grace_time=3600)
+        scheduler.add_job(daily_job, "date", run_date=datetime.now(timezone.utc), id="daily-at-start")
 
     def request_stop(signum, _frame) -> None:
         log.info("received %s: stopping after the current tick", signal.Signals(signum).name)
