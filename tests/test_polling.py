@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from storage.engine import make_engine
-from storage.tables import DeliveryRow, EntryRow, FeedRow
+from storage.tables import EntryRow
 from tests.conftest import DATA, Route, write_config
 
 FEED = (DATA / "feeds" / "climate_news.xml").read_bytes()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 
@@ -16,7 +16,6 @@ import click
 
 from tracker import __version__
 from tracker.config import ConfigError, Settings, load_settings
-from tracker.output import render
 
 CONFIG_ENV = "TRACKER_CONFIG"
 FORMATS = ("table", "json", "csv", "markdown")
@@ -182,11 +181,13 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
 
     Feed errors are reported on stderr and do not change the exit status.
     """
-    from tracker.pipeline import check_deadlines, ingest_files, run_tick
+    from tracker.commitments import check_deadlines
+    from tracker.pipeline import deliver_pending, ingest_files, run_tick
 
     tick = build_tick(app)
     report = ingest_files(tick, list(files)) if files else run_tick(tick, all_feeds=True)
-    check_deadlines(tick, app.settings.status.remind_days)
+    report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
+    deliver_pending(tick, report)
     for note in report.notes:
         click.echo(note, err=True)
     for error in report.errors:
@@ -217,212 +218,23 @@ def run(app: App) -> None:
     def watched() -> list[Path]:
         return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
 
-    from tracker.pipeline import check_deadlines
+    from tracker.commitments import check_deadlines
+    from tracker.pipeline import TickReport, deliver_pending
 
     status_settings = app.settings.status
+
+    def daily(tick) -> None:
+        check_deadlines(tick, status_settings.remind_days)
+        deliver_pending(tick, TickReport())
+
     run_forever(
         build,
         watched,
         tick_seconds=app.settings.schedule.tick,
         reload_errors=(Fatal,),
-        daily=lambda tick: check_deadlines(tick, status_settings.remind_days),
+        daily=daily,
         daily_at=status_settings.daily_at,
     )
-
-
-def as_of_moment(value: str | None) -> datetime | None:
-    """--as-of 2030-01-01 means the end of that day, UTC."""
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2030-01-01", param_hint="--as-of") from None
-    return datetime.combine(day, time.max, tzinfo=timezone.utc)
-
-
-AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="The state as of DATE (past: from the record; future: a projection).")
-
-
-@main.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@AS_OF
-@click.option("--category", help="Only this category.")
-@click.option("--status", "only_status", help="Only commitments with this status.")
-@click.option("--actor", help="Only commitments whose actor contains this text.")
-@click.option("--overdue", is_flag=True, help="Only commitments past their deadline and not achieved.")
-@click.option("--stale", is_flag=True, help="Only commitments with no recent evidence.")
-@click.option("--sort", "sort_key", type=click.Choice(("id", "deadline", "status", "last_evidence", "evidence_count")), default="id", show_default=True)
-@click.pass_context
-def status(context: click.Context, fmt: str, as_of: str | None, category, only_status, actor, overdue: bool, stale: bool, sort_key: str) -> None:
-    """One row per commitment: status, deadline and days left, evidence, staleness."""
-    if context.invoked_subcommand is not None:
-        return
-    from sqlmodel import Session
-
-    from tracker.review import status_table
-
-    app = context.obj
-    app.sync_rules()
-    with Session(app.engine) as session:
-        rows = status_table(session, utc_now(), app.settings.status.stale_after_days, as_of_moment(as_of))
-    rows = [
-        row
-        for row in rows
-        if (not category or row["category"] == category)
-        and (not only_status or row["status"] == only_status)
-        and (not actor or actor.casefold() in row["actor"].casefold())
-        and (not overdue or (row["days_left"] < 0 and row["status"] != "achieved"))
-        and (not stale or row["stale"])
-    ]
-    descending = sort_key in ("evidence_count", "last_evidence")
-    rows.sort(key=lambda row: (row[sort_key] is None, row[sort_key] or 0), reverse=descending)
-    _echo(render(rows, fmt, STATUS_COLUMNS))
-
-
-@status.command("set")
-@click.argument("commitment_id")
-@click.argument("new_status", metavar="STATUS")
-@click.option("--note", required=True, help="Why: kept in the history.")
-@click.option("--by", "by", default=lambda: os.environ.get("USER"), help="Who decided (default: $USER).")
-@click.pass_obj
-def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str | None) -> None:
-    """Set a commitment's status by hand; it holds until evidence of a different kind arrives."""
-    from tracker.model import Status
-    from tracker.pipeline import TickReport, deliver_pending, set_status
-
-    if new_status not in {item.value for item in Status}:
-        raise click.BadParameter(f"{new_status!r}; choose from {', '.join(item.value for item in Status)}", param_hint="STATUS")
-    tick = build_tick(app)
-    _require_commitment(tick, commitment_id)
-    change = set_status(tick, commitment_id, Status(new_status), note, by)
-    if change is None:
-        click.echo(f"{commitment_id} is already {new_status}")
-        return
-    deliver_pending(tick, TickReport())
-    click.echo(f"{commitment_id}: {change.old.value} → {change.new.value} (set by {by or 'unknown'}: {note})")
-
-
-@main.command()
-@click.argument("commitment_id")
-@AS_OF
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-@click.pass_obj
-def show(app: App, commitment_id: str, as_of: str | None, fmt: str) -> None:
-    """A commitment's card: target, deadline, status and since when, history with causes, evidence, metric series."""
-    import json
-
-    from sqlmodel import Session
-
-    from tracker.cards import format_card
-    from tracker.review import card
-
-    app.sync_rules()
-    with Session(app.engine) as session:
-        found = card(session, commitment_id, utc_now(), app.settings.status.stale_after_days, as_of_moment(as_of))
-    if found is None:
-        raise click.ClickException(f"no commitment with id {commitment_id!r}")
-    if fmt == "json":
-        click.echo(json.dumps(found, indent=2, default=str, ensure_ascii=False))
-    else:
-        click.echo(format_card(found, as_of))
-
-
-class _ListOrAct(click.Group):
-    """`tracker evidence [ID]` lists; `tracker evidence dismiss …` acts."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            ctx.meta["commitment_id"] = args.pop(0)
-        return super().parse_args(ctx, args)
-
-
-@main.group(cls=_ListOrAct, invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed false positives.")
-@click.pass_context
-def evidence(context: click.Context, fmt: str, include_dismissed: bool) -> None:
-    """Matched entries, newest first: `tracker evidence [ID]`; `tracker evidence dismiss` marks false positives."""
-    if context.invoked_subcommand is not None:
-        return
-    from sqlmodel import Session
-
-    from storage.views import evidence_rows
-
-    with Session(context.obj.engine) as session:
-        rows = evidence_rows(session, context.meta.get("commitment_id"))
-    _echo(render([row for row in rows if include_dismissed or not row["dismissed"]], fmt, EVIDENCE_COLUMNS))
-
-
-@evidence.command("dismiss")
-@click.argument("entry_id", type=int)
-@click.argument("commitment_id", required=False)
-@click.option("--note", required=True, help="Why it is a false positive: kept for rule tuning.")
-@click.pass_obj
-def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: str) -> None:
-    """Mark an entry's evidence (for COMMITMENT_ID, or all) a false positive; statuses are recomputed without it."""
-    from tracker.pipeline import TickReport, deliver_pending, dismiss_evidence
-
-    tick = build_tick(app)
-    touched, changes = dismiss_evidence(tick, entry_id, commitment_id, note)
-    if not touched:
-        raise click.ClickException(f"entry {entry_id} is not live evidence" + (f" for {commitment_id}" if commitment_id else ""))
-    deliver_pending(tick, TickReport())
-    click.echo(f"dismissed entry {entry_id} as evidence for {', '.join(touched)}")
-    for change in changes:
-        click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
-
-
-def _require_commitment(tick, commitment_id: str) -> None:
-    if commitment_id not in tick.rules:
-        raise click.ClickException(f"no commitment with id {commitment_id!r} (see `tracker status`)")
-
-
-@main.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.pass_context
-def feeds(context: click.Context, fmt: str) -> None:
-    """Feed health: last status and error, failures, items, last and next check."""
-    if context.invoked_subcommand is not None:
-        return
-    from sqlmodel import Session
-
-    from storage.views import feed_rows
-
-    app = context.obj
-    app.sync_feeds()
-    with Session(app.engine) as session:
-        _echo(render(feed_rows(session), fmt, FEED_COLUMNS))
-
-
-@feeds.command("import")
-@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.pass_obj
-def feeds_import(app: App, opml_file: Path) -> None:
-    """Add the feeds of an OPML file (from a feed reader) to config.toml."""
-    from tracker.opml import OpmlError, read_opml, toml_feed_blocks
-
-    try:
-        subscriptions = read_opml(opml_file.read_bytes())
-    except OpmlError as error:
-        raise click.ClickException(f"{opml_file}: {error}") from None
-    known_urls = {feed.url for feed in app.settings.feeds}
-    new = [item for item in subscriptions if item.url not in known_urls]
-    if new:
-        blocks = toml_feed_blocks(new, {feed.name for feed in app.settings.feeds})
-        with app.config_path.open("a", encoding="utf-8") as config:
-            config.write(f"\n# Imported from {opml_file.name}\n{blocks}")
-        load_settings(app.config_path)  # what was written must still be a valid config
-    click.echo(f"added {len(new)} feeds to {app.config_path} ({len(subscriptions) - len(new)} already there)")
-
-
-@feeds.command("export")
-@click.pass_obj
-def feeds_export(app: App) -> None:
-    """Print the configured feeds as OPML, for feed readers."""
-    from tracker.opml import Subscription, write_opml
-
-    click.echo(write_opml([Subscription(feed.name, feed.url) for feed in app.settings.feeds]), nl=False)
 
 
 @main.group()
@@ -444,6 +256,10 @@ def _echo(text: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-from tracker.cli_rules import rules  # noqa: E402  (registers the `rules` group)
+# The command groups live in modules of their own; they import the shared parts above.
+from tracker.cli_feeds import feeds  # noqa: E402
+from tracker.cli_review import evidence, show, status  # noqa: E402
+from tracker.cli_rules import rules  # noqa: E402
 
-main.add_command(rules)
+for command in (status, show, evidence, feeds, rules):
+    main.add_command(command)

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import random
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -29,15 +29,14 @@ from tracker.model import (
     FetchResult,
     Match,
     ParsedFeed,
-    Status,
     StatusChange,
     alert_from_payload,
     alert_to_payload,
 )
+from tracker.commitments import recompute_status
 from tracker.parallel import ParserPool, parse_jobs
 from tracker.parse import parse_document
 from tracker.ruleformat import Rule
-from tracker.status import FINAL_STATUSES, MetricTarget, derive_status, reminder_due, status_change
 
 log = logging.getLogger("tracker")
 
@@ -239,112 +238,6 @@ def record_matches(
         change, change_id = result
         report.status_changes += 1
         _enqueue(tick, session, "status_change", f"status:{change_id}", found, entry, feed, now, change)
-
-
-def recompute_status(session: Session, commitment_id: str, now: datetime, note: str | None = None) -> tuple[StatusChange, int] | None:
-    """Derive the commitment's status from its whole record; record the change if there is one."""
-    row = repository.commitment(session, commitment_id)
-    derived = derive_status(
-        repository.evidence_for_status(session, commitment_id),
-        row.deadline,
-        now,
-        confirmations=row.confirmations,
-        overrides=repository.overrides_for(session, commitment_id),
-        metric=metric_target(row.metric),
-    )
-    change = status_change(commitment_id, Status(row.status), derived, now)
-    if change is None:
-        return None
-    if note:
-        change = replace(change, note=note)
-    return change, repository.record_status_change(session, change)
-
-
-def metric_target(metric: dict | None) -> MetricTarget | None:
-    if not metric:
-        return None
-    return MetricTarget(target=metric["target"], direction=metric["direction"], baseline=metric.get("baseline"))
-
-
-def set_status(tick: Tick, commitment_id: str, status: Status, note: str, by: str | None) -> StatusChange | None:
-    """A person's decision, recorded in history and alerted like any change."""
-    now = tick.clock()
-    with Session(tick.engine) as session:
-        row = repository.commitment(session, commitment_id)
-        if Status(row.status) == status:
-            return None
-        change = StatusChange(commitment_id, Status(row.status), status, now, "person", note=note, changed_by=by)
-        change_id = repository.record_status_change(session, change)
-        _enqueue_change(tick, session, row, change, change_id, now)
-        session.commit()
-    return change
-
-
-def dismiss_evidence(tick: Tick, entry_id: int, commitment_id: str | None, note: str) -> tuple[list[str], list[StatusChange]]:
-    """Mark a false positive, keep the record, and recompute the statuses it touched."""
-    now = tick.clock()
-    changes = []
-    with Session(tick.engine) as session:
-        touched = repository.dismiss_evidence(session, entry_id, commitment_id, note, now)
-        for touched_id in touched:
-            result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}")
-            if result:
-                change, change_id = result
-                changes.append(change)
-                _enqueue_change(tick, session, repository.commitment(session, touched_id), change, change_id, now)
-        session.commit()
-    return touched, changes
-
-
-def check_deadlines(tick: Tick, remind_days: Sequence[int]) -> TickReport:
-    """The daily job: passed deadlines become `missed`, near ones get a reminder (each once)."""
-    report = TickReport()
-    now = tick.clock()
-    with Session(tick.engine) as session:
-        for row in repository.active_commitments(session):
-            result = recompute_status(session, row.id, now)
-            if result:
-                change, change_id = result
-                report.status_changes += 1
-                _enqueue_change(tick, session, row, change, change_id, now)
-            if Status(row.status) in FINAL_STATUSES or row.status == Status.MISSED.value:
-                continue
-            days = reminder_due(row.deadline, now.date(), remind_days)
-            if days is not None:
-                left = (row.deadline - now.date()).days
-                alert = Alert(
-                    kind="reminder",
-                    commitment_id=row.id,
-                    commitment_title=row.title,
-                    channel=row.channel or tick.default_channel,
-                    new_status=row.status,
-                    deadline=row.deadline,
-                    target=row.target,
-                    text=f"Deadline in {left} days; status {row.status.replace('_', ' ')}.",
-                    source_document=row.source_document,
-                )
-                repository.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
-        session.commit()
-    deliver_pending(tick, report)
-    return report
-
-
-def _enqueue_change(tick: Tick, session: Session, row, change: StatusChange, change_id: int, now: datetime) -> None:
-    """The alert for a change that no new entry caused (a person, a deadline, a dismissal)."""
-    reason = {"person": f"set by {change.changed_by or 'a reviewer'}", "deadline": "the deadline passed"}.get(change.cause, "recomputed")
-    alert = Alert(
-        kind="status_change",
-        commitment_id=row.id,
-        commitment_title=row.title,
-        channel=row.channel or tick.default_channel,
-        old_status=change.old.value,
-        new_status=change.new.value,
-        deadline=row.deadline,
-        target=row.target,
-        text=f"{reason}" + (f": {change.note}" if change.note else ""),
-        source_document=row.source_document,
-    )
-    repository.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), row.id, now)
 
 
 def _latest(current: tuple[Match, Entry] | None, candidate: tuple[Match, Entry], now: datetime) -> tuple[Match, Entry]:

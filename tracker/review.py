@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from storage import views
 from tracker.model import Status
-from tracker.pipeline import metric_target
+from tracker.commitments import metric_target
 from tracker.status import days_left, derive_status, is_stale
 
 

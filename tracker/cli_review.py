@@ -1,0 +1,161 @@
+"""`tracker status`, `show` and `evidence`: what reviewers read, and what they decide."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timezone
+
+import click
+
+from tracker.cli import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, App, _echo, build_tick, utc_now
+from tracker.output import render
+
+
+def as_of_moment(value: str | None) -> datetime | None:
+    """--as-of 2030-01-01 means the end of that day, UTC."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2030-01-01", param_hint="--as-of") from None
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+
+
+AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="The state as of DATE (past: from the record; future: a projection).")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@AS_OF
+@click.option("--category", help="Only this category.")
+@click.option("--status", "only_status", help="Only commitments with this status.")
+@click.option("--actor", help="Only commitments whose actor contains this text.")
+@click.option("--overdue", is_flag=True, help="Only commitments past their deadline and not achieved.")
+@click.option("--stale", is_flag=True, help="Only commitments with no recent evidence.")
+@click.option("--sort", "sort_key", type=click.Choice(("id", "deadline", "status", "last_evidence", "evidence_count")), default="id", show_default=True)
+@click.pass_context
+def status(context: click.Context, fmt: str, as_of: str | None, category, only_status, actor, overdue: bool, stale: bool, sort_key: str) -> None:
+    """One row per commitment: status, deadline and days left, evidence, staleness."""
+    if context.invoked_subcommand is not None:
+        return
+    from sqlmodel import Session
+
+    from tracker.review import status_table
+
+    app = context.obj
+    app.sync_rules()
+    with Session(app.engine) as session:
+        rows = status_table(session, utc_now(), app.settings.status.stale_after_days, as_of_moment(as_of))
+    rows = [
+        row
+        for row in rows
+        if (not category or row["category"] == category)
+        and (not only_status or row["status"] == only_status)
+        and (not actor or actor.casefold() in row["actor"].casefold())
+        and (not overdue or (row["days_left"] < 0 and row["status"] != "achieved"))
+        and (not stale or row["stale"])
+    ]
+    descending = sort_key in ("evidence_count", "last_evidence")
+    rows.sort(key=lambda row: (row[sort_key] is None, row[sort_key] or 0), reverse=descending)
+    _echo(render(rows, fmt, STATUS_COLUMNS))
+
+
+@status.command("set")
+@click.argument("commitment_id")
+@click.argument("new_status", metavar="STATUS")
+@click.option("--note", required=True, help="Why: kept in the history.")
+@click.option("--by", "by", default=lambda: os.environ.get("USER"), help="Who decided (default: $USER).")
+@click.pass_obj
+def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str | None) -> None:
+    """Set a commitment's status by hand; it holds until evidence of a different kind arrives."""
+    from tracker.model import Status
+    from tracker.commitments import set_status
+    from tracker.pipeline import TickReport, deliver_pending
+
+    if new_status not in {item.value for item in Status}:
+        raise click.BadParameter(f"{new_status!r}; choose from {', '.join(item.value for item in Status)}", param_hint="STATUS")
+    tick = build_tick(app)
+    _require_commitment(tick, commitment_id)
+    change = set_status(tick, commitment_id, Status(new_status), note, by)
+    if change is None:
+        click.echo(f"{commitment_id} is already {new_status}")
+        return
+    deliver_pending(tick, TickReport())
+    click.echo(f"{commitment_id}: {change.old.value} → {change.new.value} (set by {by or 'unknown'}: {note})")
+
+
+@click.command()
+@click.argument("commitment_id")
+@AS_OF
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def show(app: App, commitment_id: str, as_of: str | None, fmt: str) -> None:
+    """A commitment's card: target, deadline, status and since when, history with causes, evidence, metric series."""
+    import json
+
+    from sqlmodel import Session
+
+    from tracker.cards import format_card
+    from tracker.review import card
+
+    app.sync_rules()
+    with Session(app.engine) as session:
+        found = card(session, commitment_id, utc_now(), app.settings.status.stale_after_days, as_of_moment(as_of))
+    if found is None:
+        raise click.ClickException(f"no commitment with id {commitment_id!r}")
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2, default=str, ensure_ascii=False))
+    else:
+        click.echo(format_card(found, as_of))
+
+
+class _ListOrAct(click.Group):
+    """`tracker evidence [ID]` lists; `tracker evidence dismiss …` acts."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            ctx.meta["commitment_id"] = args.pop(0)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_ListOrAct, invoke_without_command=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed false positives.")
+@click.pass_context
+def evidence(context: click.Context, fmt: str, include_dismissed: bool) -> None:
+    """Matched entries, newest first: `tracker evidence [ID]`; `tracker evidence dismiss` marks false positives."""
+    if context.invoked_subcommand is not None:
+        return
+    from sqlmodel import Session
+
+    from storage.views import evidence_rows
+
+    with Session(context.obj.engine) as session:
+        rows = evidence_rows(session, context.meta.get("commitment_id"))
+    _echo(render([row for row in rows if include_dismissed or not row["dismissed"]], fmt, EVIDENCE_COLUMNS))
+
+
+@evidence.command("dismiss")
+@click.argument("entry_id", type=int)
+@click.argument("commitment_id", required=False)
+@click.option("--note", required=True, help="Why it is a false positive: kept for rule tuning.")
+@click.pass_obj
+def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: str) -> None:
+    """Mark an entry's evidence (for COMMITMENT_ID, or all) a false positive; statuses are recomputed without it."""
+    from tracker.commitments import dismiss_evidence
+    from tracker.pipeline import TickReport, deliver_pending
+
+    tick = build_tick(app)
+    touched, changes = dismiss_evidence(tick, entry_id, commitment_id, note)
+    if not touched:
+        raise click.ClickException(f"entry {entry_id} is not live evidence" + (f" for {commitment_id}" if commitment_id else ""))
+    deliver_pending(tick, TickReport())
+    click.echo(f"dismissed entry {entry_id} as evidence for {', '.join(touched)}")
+    for change in changes:
+        click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
+
+
+def _require_commitment(tick, commitment_id: str) -> None:
+    if commitment_id not in tick.rules:
+        raise click.ClickException(f"no commitment with id {commitment_id!r} (see `tracker status`)")
