@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from sqlmodel import Session
 
-from storage import repository
+from storage import outbox, repository
 from tracker.model import Alert, Status, StatusChange, alert_to_payload
 from tracker.status import FINAL_STATUSES, MetricTarget, derive_status, reminder_due, status_change
 
@@ -105,7 +105,7 @@ def check_deadlines(tick: Tick, remind_days: Sequence[int]) -> int:
                     text=f"Deadline in {left} days; status {row.status.replace('_', ' ')}.",
                     source_document=row.source_document,
                 )
-                repository.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
+                outbox.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
         session.commit()
     return changes
 
@@ -125,4 +125,4 @@ def _enqueue_change(tick: Tick, session: Session, row, change: StatusChange, cha
         text=f"{reason}" + (f": {change.note}" if change.note else ""),
         source_document=row.source_document,
     )
-    repository.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), row.id, now)
+    outbox.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), row.id, now)

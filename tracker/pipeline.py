@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from notifiers import DeliveryError, Notifier
-from storage import repository
+from storage import entries as entry_store, feeds as feed_store, outbox, repository
 from tracker.fetch import FetchPolicy, body_hash, fetch_feeds
 from tracker.matching import RuleMatcher
 from tracker.model import (
@@ -98,7 +98,7 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
     report = TickReport()
     now = tick.clock()
     with Session(tick.engine) as session:
-        rows = repository.active_feeds(session) if all_feeds else repository.due_feeds(session, now)
+        rows = feed_store.active_feeds(session) if all_feeds else feed_store.due_feeds(session, now)
         sources = []
         for row in rows:
             row.next_check_at = now + _jittered(timedelta(seconds=row.interval_seconds), tick)
@@ -120,7 +120,7 @@ def ingest_files(tick: Tick, paths: Sequence[Path]) -> TickReport:
     report = TickReport()
     for path in paths:
         with Session(tick.engine) as session:
-            source = repository.ensure_file_feed(session, f"file:{path.name}", path.resolve().as_uri(), tick.clock())
+            source = feed_store.ensure_file_feed(session, f"file:{path.name}", path.resolve().as_uri(), tick.clock())
             session.commit()
         body = path.read_bytes()
         report.feeds_checked += 1
@@ -147,9 +147,9 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
             report.not_modified += 1
         elif parsed is None:
             report.unchanged += 1
-        failures_before = repository.feed_failures(session, feed.id)
-        interval = repository.feed_interval(session, feed.id)
-        repository.record_fetch_success(
+        failures_before = feed_store.feed_failures(session, feed.id)
+        interval = feed_store.feed_interval(session, feed.id)
+        feed_store.record_fetch_success(
             session,
             feed.id,
             status=str(result.status),
@@ -169,8 +169,8 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
             _notice(tick, session, f"feed-recovered:{feed.id}:{now.isoformat()}", f"Feed {feed.name} recovered",
                     f"Feed {feed.name} ({feed.url}) works again after {failures_before} failed checks.", now)
         if parsed is not None:
-            new = repository.record_new_entries(session, feed.id, parsed.entries, now)
-            repository.set_feed_items(session, feed.id)
+            new = entry_store.record_new_entries(session, feed.id, parsed.entries, now)
+            feed_store.set_feed_items(session, feed.id)
             report.new_entries += len(new)
             record_matches(tick, session, feed, new, now, report)
         session.commit()
@@ -187,11 +187,11 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
     report.failed += 1
     report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
     backoff = max(_backoff(tick, feed, session), timedelta(seconds=result.retry_after_seconds or 0))
-    row = repository.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff)
+    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff)
     log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
     if result.status == 410:
         reason = "HTTP 410 Gone: the publisher removed this feed; change or remove its URL in config.toml"
-        repository.disable_feed(session, feed.id, reason)
+        feed_store.disable_feed(session, feed.id, reason)
         _notice(tick, session, f"feed-gone:{feed.id}:{feed.url}", f"Feed {feed.name} is gone",
                 f"Feed {feed.name} ({feed.url}) answered 410 Gone and is no longer polled. {reason}.", now)
     elif row.consecutive_failures == tick.broken_after:
@@ -206,7 +206,7 @@ def _notice(tick: Tick, session: Session, dedupe_key: str, title: str, text: str
 
 def enqueue_notice(session: Session, channel: str | None, dedupe_key: str, title: str, text: str, now: datetime) -> None:
     alert = Alert(kind="notice", commitment_id="", commitment_title=title, channel=channel, text=text)
-    repository.enqueue_delivery(session, dedupe_key, "notice", channel, alert_to_payload(alert), None, now)
+    outbox.enqueue_delivery(session, dedupe_key, "notice", channel, alert_to_payload(alert), None, now)
 
 
 def notify_broken_rules(tick: Tick, problems: Sequence[str]) -> None:
@@ -275,7 +275,7 @@ def _enqueue(
         signal=found.signal.value,
         source_document=rule.source.document,
     )
-    repository.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
+    outbox.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
 
 
 def deliver_pending(tick: Tick, report: TickReport) -> None:
@@ -287,18 +287,18 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
     """
     now = tick.clock()
     with Session(tick.engine) as session:
-        claimed = repository.claim_deliveries(session, now)
+        claimed = outbox.claim_deliveries(session, now)
         for delivery in claimed:
             try:
                 sent = tick.notifier.send(alert_from_payload(delivery.payload))
             except DeliveryError as failure:
                 report.alerts_failed += 1
                 retry_at = None if failure.permanent else now + _delivery_backoff(delivery.attempts, failure.retry_after)
-                repository.mark_failed(session, delivery.id, str(failure), retry_at)
+                outbox.mark_failed(session, delivery.id, str(failure), retry_at)
                 log.warning("delivery %d (%s): %s", delivery.id, delivery.kind, failure)
             else:
                 report.alerts_sent += 1
-                repository.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
+                outbox.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
             session.commit()
 
 
@@ -314,8 +314,8 @@ def _jittered(interval: timedelta, tick: Tick) -> timedelta:
 
 def _backoff(tick: Tick, feed: FeedSource, session: Session) -> timedelta:
     """Capped exponential backoff from the feed's interval, by consecutive failures."""
-    failures = repository.feed_failures(session, feed.id)
-    return min(_jittered(repository.feed_interval(session, feed.id) * 2**failures, tick), tick.max_backoff)
+    failures = feed_store.feed_failures(session, feed.id)
+    return min(_jittered(feed_store.feed_interval(session, feed.id) * 2**failures, tick), tick.max_backoff)
 
 
 def _next_interval(tick: Tick, interval: timedelta, result: FetchResult, parsed: ParsedFeed | None) -> timedelta:
@@ -332,7 +332,7 @@ def _next_interval(tick: Tick, interval: timedelta, result: FetchResult, parsed:
 def sync_feeds(engine: Engine, feeds: Iterable[tuple[str, str, float]], now: datetime) -> None:
     """Bring the feed table in line with the config: (name, url, interval) per feed."""
     with Session(engine) as session:
-        repository.sync_feeds(session, list(feeds), now)
+        feed_store.sync_feeds(session, list(feeds), now)
         session.commit()
 
 

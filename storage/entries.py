@@ -1,0 +1,119 @@
+"""Entries: stored once, however many feeds and polls carry them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlmodel import Session, col, select
+
+from storage.sql import chunks as _chunks, dialect_insert as _insert
+from storage.tables import EntryFeedRow, EntryRow, FeedRow
+from tracker.model import Entry
+
+
+def record_new_entries(session: Session, feed_id: int, entries: Sequence[Entry], now: datetime) -> list[tuple[int, Entry]]:
+    """Store entries not seen before (by key, by canonical link, or as the same story).
+
+    Returns only the new ones with their ids. Every entry, new or not, is linked to
+    this feed, so a syndicated story lists every feed that carried it. Inserts go
+    in batches with ON CONFLICT DO NOTHING: another writer storing the same entry
+    at the same moment is not an error, and the database keeps it unique.
+    """
+    if not entries:
+        return []
+    unique = list({entry.key: entry for entry in entries}.values())
+    existing = _existing_ids(session, unique)
+    candidates: list[Entry] = []
+    claimed_urls: set[str] = set()
+    for entry in unique:
+        if entry.key in existing or (entry.url and entry.url in claimed_urls):
+            continue
+        candidates.append(entry)
+        if entry.url:
+            claimed_urls.add(entry.url)
+    inserted: dict[str, int] = {}
+    if candidates:
+        table = EntryRow.__table__
+        statement = _insert(session, table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id, table.c.key)
+        inserted = {key: row_id for row_id, key in session.execute(statement, [_entry_values(feed_id, e, now) for e in candidates])}
+    new = [(inserted[entry.key], entry) for entry in candidates if entry.key in inserted]
+    # Lost a race with another writer: the entry exists, it is just not ours to report.
+    raced = _ids_by_key(session, [entry.key for entry in candidates if entry.key not in inserted])
+    linked = set(existing.values()) | set(inserted.values()) | set(raced.values())
+    session.execute(
+        _insert(session, EntryFeedRow.__table__).on_conflict_do_nothing(),
+        [{"entry_id": entry_id, "feed_id": feed_id, "seen_at": now} for entry_id in sorted(linked)],
+    )
+    if new:
+        feed = session.get(FeedRow, feed_id)
+        feed.last_new_item_at = now
+        session.add(feed)
+    return new
+
+
+def _existing_ids(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
+    """Entry key → id of the stored entry it is (same key, same link, or same story)."""
+    found: dict[str, int] = {}
+    keys = [entry.key for entry in entries]
+    for chunk in _chunks(keys, 500):
+        for row_id, key in session.exec(select(EntryRow.id, EntryRow.key).where(col(EntryRow.key).in_(chunk))):
+            found[key] = row_id
+    by_url: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.url and entry.key not in found:
+            by_url.setdefault(entry.url, []).append(entry.key)
+    for chunk in _chunks(list(by_url), 500):
+        for row_id, url in session.exec(select(EntryRow.id, EntryRow.url).where(col(EntryRow.url).in_(chunk))):
+            for key in by_url[url]:
+                found.setdefault(key, row_id)
+    remaining = [entry for entry in entries if entry.key not in found]
+    found.update(_same_story_entries(session, remaining))
+    return found
+
+
+def _ids_by_key(session: Session, keys: list[str]) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for chunk in _chunks(keys, 500):
+        for row_id, key in session.exec(select(EntryRow.id, EntryRow.key).where(col(EntryRow.key).in_(chunk))):
+            rows[key] = row_id
+    return rows
+
+
+def _entry_values(feed_id: int, entry: Entry, now: datetime) -> dict:
+    return {
+        "key": entry.key,
+        "feed_id": feed_id,
+        "url": entry.url,
+        "guid": entry.guid,
+        "title": entry.title,
+        "title_fingerprint": entry.fingerprint,
+        "summary": entry.summary,
+        "content": entry.content,
+        "language": entry.language,
+        "published_at": entry.published_at,
+        "first_seen_at": now,
+    }
+
+
+SAME_STORY_WINDOW = timedelta(days=3)
+
+
+def _same_story_entries(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
+    """Entries already stored under the same title fingerprint within a few days: one story."""
+    by_fingerprint = {entry.fingerprint: entry for entry in entries if entry.fingerprint}
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(by_fingerprint), 500):
+        rows = session.exec(
+            select(EntryRow.id, EntryRow.title_fingerprint, EntryRow.published_at, EntryRow.key).where(
+                col(EntryRow.title_fingerprint).in_(chunk)
+            )
+        )
+        for row_id, fingerprint, published, key in rows:
+            entry = by_fingerprint[fingerprint]
+            if key == entry.key:
+                continue
+            if published and entry.published_at and abs(published - entry.published_at) > SAME_STORY_WINDOW:
+                continue
+            found.setdefault(entry.key, row_id)
+    return found

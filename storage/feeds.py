@@ -1,0 +1,138 @@
+"""Feeds: the configured set, what is due, and each fetch's outcome and health."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import or_
+from sqlmodel import Session, func, select
+
+from storage.tables import EntryFeedRow, FeedRow
+from tracker.model import FeedSource
+
+
+def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: datetime) -> None:
+    """Make the feed table match the config: (name, url, interval) per feed.
+
+    A feed whose configured URL changed starts afresh from the new URL; one that left
+    the config is deactivated, not deleted, so its entries keep their source.
+    """
+    existing = {row.name: row for row in session.exec(select(FeedRow))}
+    configured = set()
+    for name, url, interval in feeds:
+        configured.add(name)
+        row = existing.get(name)
+        if row is None:
+            session.add(FeedRow(name=name, url=url, configured_url=url, interval_seconds=interval, next_check_at=now))
+            continue
+        if row.configured_url != url:
+            row.url = row.configured_url = url
+            row.etag = row.last_modified = row.body_hash = row.disabled_reason = None
+            row.consecutive_failures = 0
+            row.next_check_at = now
+        row.interval_seconds = interval
+        if not row.active:
+            row.active, row.next_check_at = True, now
+        session.add(row)
+    for name, row in existing.items():
+        if name not in configured and row.active:
+            row.active = False
+            session.add(row)
+
+
+def active_feeds(session: Session) -> list[FeedRow]:
+    return list(session.exec(select(FeedRow).where(FeedRow.active == True).order_by(FeedRow.id)))  # noqa: E712
+
+
+def all_feeds(session: Session) -> list[FeedRow]:
+    return list(session.exec(select(FeedRow).order_by(FeedRow.name)))
+
+
+def due_feeds(session: Session, now: datetime) -> list[FeedRow]:
+    return list(
+        session.exec(
+            select(FeedRow)
+            .where(FeedRow.active == True, FeedRow.disabled_reason == None)  # noqa: E711,E712
+            .where(or_(FeedRow.next_check_at == None, FeedRow.next_check_at <= now))  # noqa: E711
+            .order_by(FeedRow.next_check_at)
+        )
+    )
+
+
+def feed_interval(session: Session, feed_id: int) -> timedelta:
+    return timedelta(seconds=session.get(FeedRow, feed_id).interval_seconds)
+
+
+def feed_failures(session: Session, feed_id: int) -> int:
+    return session.get(FeedRow, feed_id).consecutive_failures
+
+
+def disable_feed(session: Session, feed_id: int, reason: str) -> None:
+    """Stop polling a feed until its URL changes in the config."""
+    feed = session.get(FeedRow, feed_id)
+    feed.disabled_reason = reason
+    session.add(feed)
+
+
+def ensure_file_feed(session: Session, name: str, path: str, now: datetime) -> FeedSource:
+    """A feed row for a saved file ingested with `poll --file`: never polled."""
+    feed = session.exec(select(FeedRow).where(FeedRow.name == name)).first()
+    if feed is None:
+        feed = FeedRow(name=name, url=path, configured_url=path, active=False, next_check_at=None)
+        session.add(feed)
+        session.flush()
+    return FeedSource(feed.id, feed.name, feed.url)
+
+
+def record_fetch_failure(session: Session, feed_id: int, error: str, status: str, now: datetime, next_check_at: datetime) -> FeedRow:
+    feed = session.get(FeedRow, feed_id)
+    feed.last_status = status
+    feed.last_error = error
+    feed.last_polled_at = now
+    feed.consecutive_failures += 1
+    feed.next_check_at = next_check_at
+    session.add(feed)
+    return feed
+
+
+def record_fetch_success(
+    session: Session,
+    feed_id: int,
+    *,
+    status: str,
+    now: datetime,
+    next_check_at: datetime,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str | None,
+    warning: str | None,
+    moved_to: str | None = None,
+) -> FeedRow:
+    feed = session.get(FeedRow, feed_id)
+    feed.last_status = status
+    # A document feedparser had to repair still says so: its entries are kept, and
+    # whoever reviews feed health sees what was wrong with it.
+    feed.last_error = f"recovered: {warning}" if warning else None
+    feed.last_warning = warning
+    feed.last_polled_at = feed.last_success_at = now
+    feed.consecutive_failures = 0
+    feed.next_check_at = next_check_at
+    if etag is not None or last_modified is not None or status != "304":
+        feed.etag, feed.last_modified = etag, last_modified
+    if body_hash is not None:
+        feed.body_hash = body_hash
+    if moved_to:
+        feed.url = moved_to
+    session.add(feed)
+    return feed
+
+
+def count_feed_items(session: Session, feed_id: int) -> int:
+    return session.exec(select(func.count()).select_from(EntryFeedRow).where(EntryFeedRow.feed_id == feed_id)).one()
+
+
+def set_feed_items(session: Session, feed_id: int) -> None:
+    feed = session.get(FeedRow, feed_id)
+    feed.items = count_feed_items(session, feed_id)
+    session.add(feed)
