@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
@@ -13,9 +14,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from notifiers import DeliveryError, Sent
+from notifiers import DeliveryError, Sending, Sent
 from notifiers.render import STATUS_EMOJI, days_left, headline, plain_text, status_label
-from tracker.model import Alert
+from tracker.model import Alert, ThreadRef
+
+log = logging.getLogger("tracker")
 
 # Errors that no retry will heal: the config (token, channel, membership) must change.
 PERMANENT_ERRORS = frozenset(
@@ -40,8 +43,12 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+DELIVERY_EVENT = "tracker_delivery"
+
+
 class SlackNotifier:
     name = "slack"
+    supports_threads = True
 
     def __init__(
         self,
@@ -64,27 +71,95 @@ class SlackNotifier:
         )
         self._default_channel = default_channel
         self._today = today or (lambda: datetime.now(timezone.utc).date())
+        self._channel_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:  # never show the client, which holds the token
         return f"SlackNotifier(default_channel={self._default_channel!r})"
 
-    def send(self, alert: Alert) -> Sent:
-        channel = alert.channel or self._default_channel
+    def send(self, alert: Alert, sending: Sending | None = None) -> Sent:
+        """Post the alert (in its thread when there is one), tagged with its delivery id.
+
+        An in-doubt delivery (the last attempt may have arrived) first looks for its
+        tag in the channel: found, it is not posted again.
+        """
+        sending = sending or Sending(delivery_id=0, channel=alert.channel or self._default_channel)
+        channel = sending.thread.channel_id if sending.thread and sending.thread.channel_id else sending.channel
+        if sending.in_doubt and (found := self._find_delivered(channel, sending)) is not None:
+            return found
+        arguments: dict[str, Any] = dict(
+            channel=channel,
+            text=truncate(escape_mrkdwn(plain_text(alert, self._today())), FALLBACK_LIMIT),
+            blocks=render_blocks(alert, self._today()),
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": str(sending.delivery_id)}},
+        )
+        if sending.thread:
+            arguments.update(thread_ts=sending.thread.parent_id, reply_broadcast=sending.broadcast)
+        response = self._call("chat_postMessage", channel, **arguments)
+        return Sent(remote_id=response.get("ts"), channel_id=response.get("channel"))
+
+    def update_parent(self, thread: ThreadRef, alert: Alert) -> None:
+        """The thread's first message shows the commitment's current status."""
+        channel = thread.channel_id or alert.channel or self._default_channel
+        self._call(
+            "chat_update",
+            channel,
+            channel=channel,
+            ts=thread.parent_id,
+            text=truncate(escape_mrkdwn(plain_text(alert, self._today())), FALLBACK_LIMIT),
+            blocks=render_parent_blocks(alert, self._today()),
+        )
+
+    def check(self) -> str:
+        """Who the token is, for `tracker notify test`; raises DeliveryError if it is not valid."""
+        response = self._call("auth_test", "-")
+        return f"{response.get('user', '?')} in {response.get('team', '?')}"
+
+    def _call(self, method: str, where: str, **arguments: Any) -> Any:
+        """Call the Web API; every failure becomes a classified DeliveryError naming `where`."""
         try:
-            response = self._client.chat_postMessage(
-                channel=channel,
-                text=truncate(escape_mrkdwn(plain_text(alert, self._today())), FALLBACK_LIMIT),
-                blocks=render_blocks(alert, self._today()),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            return getattr(self._client, method)(**arguments)
         except SlackApiError as error:
-            raise classify(error, channel) from None
+            raise classify(error, where) from None
         except SlackClientError as error:
-            raise DeliveryError(f"slack: {type(error).__name__}: {error}", permanent=False) from None
+            raise DeliveryError(f"slack: {type(error).__name__}: {error}", permanent=False, in_doubt=True) from None
         except OSError as error:
-            raise DeliveryError(f"slack: network error: {error}", permanent=False) from None
-        return Sent(remote_id=response.get("ts"))
+            raise DeliveryError(f"slack: network error: {error}", permanent=False, in_doubt=True) from None
+
+    def _find_delivered(self, channel: str, sending: Sending) -> Sent | None:
+        """Look for a message tagged with this delivery's id; None when absent or when looking fails."""
+        try:
+            channel_id = self._channel_id(channel)
+            if sending.thread:
+                response = self._client.conversations_replies(channel=channel_id, ts=sending.thread.parent_id, include_all_metadata=True, limit=200)
+            else:
+                response = self._client.conversations_history(channel=channel_id, include_all_metadata=True, limit=200)
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("slack: could not check whether delivery %d already arrived (%s); sending it", sending.delivery_id, type(error).__name__)
+            return None
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == DELIVERY_EVENT and str(payload.get("delivery_id")) == str(sending.delivery_id):
+                return Sent(remote_id=message.get("ts"), channel_id=channel_id, already_there=True)
+        return None
+
+    def _channel_id(self, channel: str) -> str:
+        """conversations.history wants an id (C…); postMessage took a name (#…)."""
+        name = channel.lstrip("#")
+        if channel == name and name[:1] in "CGD" and name.isupper():
+            return channel
+        if name not in self._channel_ids:
+            cursor = None
+            while True:
+                response = self._client.conversations_list(types="public_channel,private_channel", limit=1000, cursor=cursor)
+                for item in response.get("channels", []):
+                    self._channel_ids[item["name"]] = item["id"]
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if name in self._channel_ids or not cursor:
+                    break
+        return self._channel_ids.get(name, channel)
 
 
 def classify(error: SlackApiError, channel: str) -> DeliveryError:
@@ -98,6 +173,8 @@ def classify(error: SlackApiError, channel: str) -> DeliveryError:
         ).get("retry-after")
         retry_after = float(header) if header and str(header).isdigit() else 30.0
         return DeliveryError(f"slack: rate limited in {channel}", permanent=False, retry_after=retry_after)
+    if status is not None and status >= 500:
+        return DeliveryError(f"slack: server error {status} ({code})", permanent=False)
     permanent = code in PERMANENT_ERRORS
     where = f" ({channel})" if code in ("channel_not_found", "not_in_channel", "is_archived") else ""
     return DeliveryError(f"slack: {code}{where} (HTTP {status})", permanent=permanent)
@@ -131,6 +208,20 @@ def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
         context += f" · source {escape_mrkdwn(alert.source_document)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(context, SECTION_LIMIT)}]})
     return blocks[:MAX_BLOCKS]
+
+
+def render_parent_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
+    """The thread's first message: the commitment and where it stands now."""
+    status = alert.new_status or "pending"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(escape_mrkdwn(alert.commitment_title), HEADER_LIMIT), "emoji": True}},
+        _section(f"*Status:* {STATUS_EMOJI.get(status, '')} *{status_label(status)}*"),
+    ]
+    if alert.target:
+        deadline = f"\n*Deadline:* {alert.deadline.isoformat()} ({days_left(alert.deadline, today)})" if alert.deadline else ""
+        blocks.append(_section(f"*Target:* {escape_mrkdwn(alert.target)}{deadline}"))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"rule `{escape_mrkdwn(alert.commitment_id)}` · updates in the thread"}]})
+    return blocks
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, case, or_, update
 from sqlmodel import Session, col, select
 
 from storage.sql import dialect_insert as _insert
-from storage.tables import DeliveryRow
+from storage.tables import CommitmentRow, DeliveryRow, ThreadRow
+from tracker.model import ThreadRef
 
 
 def enqueue_delivery(session: Session, dedupe_key: str, kind: str, channel: str | None, payload: dict, commitment_id: str | None, now: datetime) -> None:
@@ -32,31 +33,25 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 100, lease: t
     """Claim due deliveries with a conditional UPDATE, so two senders never take the same row.
 
     A claim is a lease: a row left in `sending` by a process that died is claimable
-    again once the lease has expired.
+    again once the lease has expired, and is then marked in doubt, since the
+    message may have gone out before the process died.
     """
-    candidates = session.exec(
-        select(DeliveryRow.id)
-        .where(
-            or_(
-                and_(col(DeliveryRow.state).in_(["pending", "failed"]), DeliveryRow.next_attempt_at <= now),
-                and_(DeliveryRow.state == "sending", DeliveryRow.next_attempt_at <= now),
-            )
-        )
-        .order_by(DeliveryRow.id)
-        .limit(limit)
-    ).all()
+    due = or_(
+        and_(col(DeliveryRow.state).in_(["pending", "failed"]), DeliveryRow.next_attempt_at <= now),
+        and_(DeliveryRow.state == "sending", DeliveryRow.next_attempt_at <= now),
+    )
+    candidates = session.exec(select(DeliveryRow.id).where(due).order_by(DeliveryRow.id).limit(limit)).all()
     claimed = []
     for delivery_id in candidates:
         result = session.execute(
             update(DeliveryRow)
-            .where(DeliveryRow.id == delivery_id)
-            .where(
-                or_(
-                    col(DeliveryRow.state).in_(["pending", "failed"]),
-                    and_(DeliveryRow.state == "sending", DeliveryRow.next_attempt_at <= now),
-                )
+            .where(DeliveryRow.id == delivery_id, due)
+            .values(
+                state="sending",
+                next_attempt_at=now + lease,
+                attempts=DeliveryRow.attempts + 1,
+                in_doubt=case((DeliveryRow.state == "sending", True), else_=DeliveryRow.in_doubt),
             )
-            .values(state="sending", next_attempt_at=now + lease, attempts=DeliveryRow.attempts + 1)
         )
         if result.rowcount == 1:
             claimed.append(delivery_id)
@@ -68,14 +63,54 @@ def mark_delivered(session: Session, delivery_id: int, remote_id: str | None, no
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
-        .values(state="sent", sent_at=now, remote_id=remote_id, last_error=None)
+        .values(state="sent", sent_at=now, remote_id=remote_id, last_error=None, in_doubt=False)
     )
 
 
-def mark_failed(session: Session, delivery_id: int, error: str, retry_at: datetime | None) -> None:
+def mark_failed(session: Session, delivery_id: int, error: str, retry_at: datetime | None, in_doubt: bool = False) -> None:
     """A transient failure retries at `retry_at`; None parks the delivery until someone acts."""
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
-        .values(state="failed" if retry_at else "parked", last_error=error, next_attempt_at=retry_at)
+        .values(state="failed" if retry_at else "parked", last_error=error, next_attempt_at=retry_at, in_doubt=in_doubt)
     )
+
+
+def mark_muted(session: Session, delivery_id: int, note: str) -> None:
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(state="muted", last_error=note))
+
+
+def retry(session: Session, now: datetime, delivery_id: int | None = None) -> int:
+    """Parked and failed deliveries become due now (after a config fix); returns how many."""
+    query = update(DeliveryRow).where(col(DeliveryRow.state).in_(["parked", "failed"]))
+    if delivery_id is not None:
+        query = query.where(DeliveryRow.id == delivery_id)
+    return session.execute(query.values(state="pending", next_attempt_at=now)).rowcount
+
+
+def unsent(session: Session) -> list[DeliveryRow]:
+    """Pending, failed, parked and muted deliveries, oldest first: for `tracker outbox`."""
+    return list(session.exec(select(DeliveryRow).where(DeliveryRow.state != "sent").order_by(DeliveryRow.id)))
+
+
+def thread_for(session: Session, channel: str, commitment_id: str) -> ThreadRef | None:
+    row = session.exec(select(ThreadRow).where(ThreadRow.channel == channel, ThreadRow.commitment_id == commitment_id)).first()
+    return ThreadRef(row.channel_id, row.parent_id) if row else None
+
+
+def record_thread(session: Session, channel: str, commitment_id: str, channel_id: str | None, parent_id: str, now: datetime) -> None:
+    session.execute(
+        _insert(session, ThreadRow)
+        .values(channel=channel, commitment_id=commitment_id, channel_id=channel_id, parent_id=parent_id, created_at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+def mute_reason(session: Session, commitment_id: str | None, now: datetime) -> str | None:
+    """Why a commitment's alerts are held back now, or None."""
+    if not commitment_id:
+        return None
+    row = session.get(CommitmentRow, commitment_id)
+    if row is None or row.muted_until is None or row.muted_until <= now:
+        return None
+    return f"muted until {row.muted_until:%Y-%m-%d}" + (f": {row.muted_note}" if row.muted_note else "")

@@ -118,6 +118,7 @@ class CommitmentRow(SQLModel, table=True):
     source_quote: Optional[str] = Field(default=None, sa_column=Column(Text))
     channel: Optional[str] = None
     muted_until: Optional[datetime] = _utc_column()
+    muted_note: Optional[str] = None
     active: bool = True
     rule_hash: Optional[str] = None
     status: str = "pending"
@@ -178,8 +179,13 @@ class DeliveryRow(SQLModel, table=True):
     commitment_id: Optional[str] = Field(default=None, foreign_key="commitment.id", index=True)
     channel: Optional[str] = None
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # pending → sending → sent; failed (retried later), parked (needs a config fix or
+    # `tracker outbox retry`), muted (the commitment was muted when it came due).
     state: str = Field(default="pending", index=True)
     attempts: int = 0
+    # The last attempt may have reached the far end (a crash or a timeout after
+    # sending): look before sending again.
+    in_doubt: bool = False
     next_attempt_at: Optional[datetime] = _utc_column()
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
     remote_id: Optional[str] = None
@@ -187,4 +193,18 @@ class DeliveryRow(SQLModel, table=True):
     sent_at: Optional[datetime] = _utc_column()
 
 
-ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow)
+class ThreadRow(SQLModel, table=True):
+    """One conversation per commitment per channel: the first alert opens it."""
+
+    __tablename__ = "thread"
+    __table_args__ = (UniqueConstraint("channel", "commitment_id", name="uq_thread_channel_commitment"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str
+    commitment_id: str = Field(foreign_key="commitment.id")
+    channel_id: Optional[str] = None  # what the chat service calls the channel (Slack: C…)
+    parent_id: str  # the parent message (Slack: its ts)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow, ThreadRow)

@@ -97,6 +97,9 @@ def test_a_poll_with_a_token_posts_to_slack_and_never_logs_the_token(feed_server
     monkeypatch.setenv("SLACK_API_URL", slack.base_url)
     result = cli("--config", str(config), "-v", "poll")
     assert result.exit_code == 0
-    assert len(slack.posted()) == 5  # 3 pieces of evidence, 2 status changes
-    assert all(message["channel"] == "#commitments" for message in slack.posted())
+    posted = slack.posted()
+    assert len(posted) == 5  # 3 pieces of evidence, 2 status changes
+    # The first alert per commitment opens a thread in the default channel; the rest reply in it.
+    openers = [message for message in posted if "thread_ts" not in message]
+    assert len(openers) == 2 and all(message["channel"] == "#commitments" for message in openers)
     assert TOKEN not in result.output and TOKEN not in caplog.text

@@ -111,18 +111,44 @@ def main(context: click.Context, config_path: Path, verbose: bool) -> None:
     context.obj = App(config_path)
 
 
+def secret(environ_name: str) -> str:
+    """A secret from the environment, or from the file its _FILE variant names (Docker and
+    systemd credentials). Never from the config file."""
+    value = os.environ.get(environ_name, "").strip()
+    if not value and os.environ.get(f"{environ_name}_FILE"):
+        path = Path(os.environ[f"{environ_name}_FILE"])
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise Fatal(f"{environ_name}_FILE: cannot read {path}: {error.strerror}") from None
+    return value
+
+
+def build_notifier(settings: Settings):
+    """Slack with a bot token; else an incoming webhook; else the console."""
+    from notifiers.console import ConsoleNotifier
+    from notifiers.slack import SlackNotifier
+    from notifiers.webhook import WebhookNotifier
+
+    token = secret(settings.slack.token_env)
+    if token:
+        return SlackNotifier(token, base_url=settings.slack.api_url, default_channel=settings.slack.channel)
+    webhook = secret(settings.slack.webhook_url_env)
+    if webhook:
+        return WebhookNotifier(webhook)
+    return ConsoleNotifier()
+
+
 def build_tick(app: App, last_good_rules: dict | None = None):
     """Wire the parts of one tick from the config.
 
     `last_good_rules` (a running bot reloading): when a rule file is broken, keep
     using that set rather than lose the broken file's commitment.
     """
-    from notifiers.console import ConsoleNotifier
-    from notifiers.slack import SlackNotifier
     from tracker.fetch import FetchPolicy
     from tracker.matching import RuleMatcher
     from tracker.parallel import ParserPool
-    from tracker.pipeline import Tick, notify_broken_rules, sync_commitments
+    from tracker.pipeline import Pacer, Tick, notify_broken_rules, sync_commitments
 
     settings = app.settings
     loaded = app.load_rules()
@@ -131,12 +157,7 @@ def build_tick(app: App, last_good_rules: dict | None = None):
     engine = app.engine
     sync_commitments(engine, rules, utc_now(), retire_missing=not broken)
     app.sync_feeds()
-    token = os.environ.get(settings.slack.token_env, "").strip()
-    notifier = (
-        SlackNotifier(token, base_url=settings.slack.api_url, default_channel=settings.slack.channel)
-        if token
-        else ConsoleNotifier()
-    )
+    notifier = build_notifier(settings)
     fetch = settings.fetch
     policy = FetchPolicy(
         timeout_seconds=fetch.timeout,
@@ -154,11 +175,14 @@ def build_tick(app: App, last_good_rules: dict | None = None):
         rules={rule.id: rule for rule in rules},
         notifier=notifier,
         parser=ParserPool(settings.parse.workers),
-        default_channel=settings.slack.channel if token else None,
+        default_channel=settings.slack.channel if notifier.name != "console" else None,
+        category_channels=dict(settings.slack.category_channels),
+        # Slack allows about a message a second per channel; the console needs no pacing.
+        pacer=Pacer(settings.slack.per_channel_interval if notifier.name != "console" else 0.0),
         jitter=settings.schedule.jitter,
         broken_after=settings.fetch.broken_after,
         max_backoff=timedelta(seconds=settings.fetch.max_backoff),
-        ops_channel=(settings.slack.ops_channel or settings.slack.channel) if token else None,
+        ops_channel=(settings.slack.ops_channel or settings.slack.channel) if notifier.name != "console" else None,
         clock=utc_now,
     )
     if broken and last_good_rules:

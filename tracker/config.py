@@ -109,6 +109,16 @@ class SlackSettings(_Section):
     token_env: str = "SLACK_BOT_TOKEN"
     api_url: HttpUrl = "https://slack.com/api/"
     ops_channel: str | None = None
+    category_channels: dict[str, str] = Field(default_factory=dict)
+    webhook_url_env: str = "SLACK_WEBHOOK_URL"
+    per_channel_interval: Duration = 1.0
+
+
+class DigestSettings(_Section):
+    frequency: str = Field(default="daily", pattern="^(daily|weekly|off)$")
+    at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    weekday: str = Field(default="mon", pattern="^(mon|tue|wed|thu|fri|sat|sun)$")
+    deadline_days: int = Field(default=90, ge=1)
 
 
 class FeedSettings(_Section):
@@ -126,6 +136,7 @@ class Settings(_Section):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     parse: ParseSettings = Field(default_factory=ParseSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)
 

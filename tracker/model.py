@@ -169,6 +169,14 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class ThreadRef:
+    """An existing conversation: the channel as the chat service names it, and its parent message."""
+
+    channel_id: str | None
+    parent_id: str
+
+
+@dataclass(frozen=True)
 class Alert:
     """Everything a notifier needs to render one message, and nothing it must look up."""
 

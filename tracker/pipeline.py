@@ -10,6 +10,7 @@ import hashlib
 import logging
 import random
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from notifiers import DeliveryError, Notifier
+from notifiers import DeliveryError, Notifier, Sending
 from storage import entries as entry_store, feeds as feed_store, outbox, repository
 from tracker.fetch import FetchPolicy, body_hash, fetch_feeds
 from tracker.matching import RuleMatcher
@@ -30,6 +31,7 @@ from tracker.model import (
     Match,
     ParsedFeed,
     StatusChange,
+    ThreadRef,
     alert_from_payload,
     alert_to_payload,
 )
@@ -55,12 +57,19 @@ class Tick:
     notifier: Notifier
     default_channel: str | None
     parser: ParserPool = field(default_factory=lambda: ParserPool(workers=1))
+    pacer: Pacer = field(default_factory=lambda: Pacer(0.0))
     jitter: float = 0.1
     broken_after: int = 3
     max_backoff: timedelta = timedelta(hours=24)
     ops_channel: str | None = None
+    category_channels: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     random_fraction: Callable[[], float] = random.random
+
+
+    def channel_for(self, rule_channel: str | None, category: str) -> str | None:
+        """A rule's own channel, else its category's, else the default."""
+        return rule_channel or self.category_channels.get(category) or self.default_channel
 
 
 @dataclass
@@ -262,7 +271,7 @@ def _enqueue(
         kind=kind,
         commitment_id=rule.id,
         commitment_title=rule.title,
-        channel=rule.channel or tick.default_channel,
+        channel=tick.channel_for(rule.channel, rule.category),
         old_status=change.old.value if change else None,
         new_status=change.new.value if change else None,
         deadline=rule.deadline,
@@ -282,24 +291,67 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
     """Send what the outbox holds.
 
     1. Claim due deliveries (a conditional UPDATE: no other sender gets them).
-    2. Send each; record the remote id on success.
-    3. On failure: a transient one retries later with backoff, a permanent one is parked.
+    2. Hold back those of a muted commitment.
+    3. Send each in its commitment's thread when the channel has one, no faster
+       than the channel allows; an in-doubt one is looked for before it is resent.
+    4. Record the outcome: the remote id and a new thread, or the failure: a
+       transient one retries later with backoff, a permanent one is parked.
     """
     now = tick.clock()
     with Session(tick.engine) as session:
-        claimed = outbox.claim_deliveries(session, now)
-        for delivery in claimed:
+        for delivery in outbox.claim_deliveries(session, now):
+            alert = alert_from_payload(delivery.payload)
+            muted = outbox.mute_reason(session, delivery.commitment_id, now)
+            if muted:
+                outbox.mark_muted(session, delivery.id, muted)
+                session.commit()
+                continue
+            channel = delivery.channel or tick.default_channel or tick.notifier.name
+            threaded = tick.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
+            thread = outbox.thread_for(session, channel, delivery.commitment_id) if threaded else None
+            sending = Sending(delivery.id, channel, thread, delivery.in_doubt, broadcast=alert.kind == "status_change")
+            tick.pacer.wait(channel)
             try:
-                sent = tick.notifier.send(alert_from_payload(delivery.payload))
+                sent = tick.notifier.send(alert, sending)
             except DeliveryError as failure:
                 report.alerts_failed += 1
                 retry_at = None if failure.permanent else now + _delivery_backoff(delivery.attempts, failure.retry_after)
-                outbox.mark_failed(session, delivery.id, str(failure), retry_at)
-                log.warning("delivery %d (%s): %s", delivery.id, delivery.kind, failure)
+                outbox.mark_failed(session, delivery.id, str(failure), retry_at, in_doubt=failure.in_doubt)
+                log.warning("delivery %d (%s to %s): %s%s", delivery.id, delivery.kind, channel, failure, "" if retry_at else " (parked)")
             else:
-                report.alerts_sent += 1
+                report.alerts_sent += not sent.already_there
                 outbox.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
+                if threaded and thread is None and sent.remote_id:
+                    outbox.record_thread(session, channel, delivery.commitment_id, sent.channel_id, sent.remote_id, now)
+                elif thread is not None and alert.kind == "status_change":
+                    _update_thread_parent(tick, thread, alert)
             session.commit()
+
+
+THREADED_KINDS = ("status_change", "evidence", "reminder")
+
+
+def _update_thread_parent(tick: Tick, thread: ThreadRef, alert: Alert) -> None:
+    try:
+        tick.notifier.update_parent(thread, alert)
+    except DeliveryError as failure:  # the reply went out; a stale parent is cosmetic
+        log.warning("could not update the thread's first message: %s", failure)
+
+
+class Pacer:
+    """At most one message per `interval` seconds per channel."""
+
+    def __init__(self, interval: float = 1.0, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._interval, self._clock, self._sleep = interval, clock, sleep
+        self._last: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        last = self._last.get(channel)
+        if last is not None:
+            remaining = self._interval - (self._clock() - last)
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last[channel] = self._clock()
 
 
 def _delivery_backoff(attempts: int, retry_after: float | None) -> timedelta:

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('source_quote', sa.Text(), nullable=True),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('muted_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('muted_note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('rule_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -83,6 +84,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('in_doubt', sa.Boolean(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('remote_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -119,6 +121,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_entry_title_fingerprint'), ['title_fingerprint'], unique=False)
         batch_op.create_index(batch_op.f('ix_entry_url'), ['url'], unique=False)
 
+    op.create_table('thread',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('commitment_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('channel_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('parent_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['commitment_id'], ['commitment.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'commitment_id', name='uq_thread_channel_commitment')
+    )
     op.create_table('entry_feed',
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('feed_id', sa.Integer(), nullable=False),
@@ -185,6 +198,7 @@ def downgrade() -> None:
 
     op.drop_table('evidence')
     op.drop_table('entry_feed')
+    op.drop_table('thread')
     with op.batch_alter_table('entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_entry_url'))
         batch_op.drop_index(batch_op.f('ix_entry_title_fingerprint'))
