@@ -153,3 +153,12 @@ def record_status_change(session: Session, change: StatusChange) -> int:
     session.add(commitment)
     session.flush()
     return row.id
+
+
+def set_mute(session: Session, commitment_id: str, until: datetime | None, note: str | None) -> bool:
+    row = session.get(CommitmentRow, commitment_id)
+    if row is None:
+        return False
+    row.muted_until, row.muted_note = until, note
+    session.add(row)
+    return True

@@ -205,3 +205,22 @@ def history(session: Session, commitment_id: str) -> list[dict[str, Any]]:
         }
         for change, title, url, feed in session.exec(query)
     ]
+
+
+def changes_since(session: Session, since: datetime | None) -> list[dict[str, Any]]:
+    """Every status change after `since` (all when None), oldest first, with the commitment's title."""
+    from storage.tables import StatusChangeRow
+
+    query = select(StatusChangeRow, CommitmentRow.title).join(CommitmentRow, CommitmentRow.id == StatusChangeRow.commitment_id)
+    if since is not None:
+        query = query.where(StatusChangeRow.changed_at > since)
+    return [
+        {"id": change.commitment_id, "title": title, "old": change.old_status, "new": change.new_status, "cause": change.cause, "at": change.changed_at}
+        for change, title in session.exec(query.order_by(StatusChangeRow.changed_at))
+    ]
+
+
+def last_digest_at(session: Session) -> datetime | None:
+    from storage.tables import DeliveryRow
+
+    return session.exec(select(func.max(DeliveryRow.created_at)).where(DeliveryRow.kind == "digest")).one()

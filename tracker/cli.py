@@ -139,6 +139,16 @@ def build_notifier(settings: Settings):
     return ConsoleNotifier()
 
 
+def retry_parked(tick) -> None:
+    from sqlmodel import Session
+
+    from storage.outbox import retry
+
+    with Session(tick.engine) as session:
+        retry(session, tick.clock())
+        session.commit()
+
+
 def build_tick(app: App, last_good_rules: dict | None = None):
     """Wire the parts of one tick from the config.
 
@@ -236,29 +246,43 @@ def run(app: App) -> None:
         fresh = App(app.config_path)
         previous = current.get("tick")
         tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
+        if previous is not None:
+            retry_parked(tick)  # the config may have been fixed: what was parked gets another try
         current["app"], current["tick"] = fresh, tick
         return tick
 
     def watched() -> list[Path]:
         return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
 
+    settings = app.settings
+    jobs = daily_jobs(settings, lambda: current["app"])
+    run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs)
+
+
+def daily_jobs(settings: Settings, current_app) -> list:
+    """The calendar jobs of `tracker run`: deadlines (and at start), and the digest."""
+    from tracker.cli_slack import send_digest
     from tracker.commitments import check_deadlines
     from tracker.pipeline import TickReport, deliver_pending
+    from tracker.scheduler import DailyJob
 
-    status_settings = app.settings.status
-
-    def daily(tick) -> None:
-        check_deadlines(tick, status_settings.remind_days)
+    def deadlines(tick) -> None:
+        check_deadlines(tick, settings.status.remind_days)
         deliver_pending(tick, TickReport())
 
-    run_forever(
-        build,
-        watched,
-        tick_seconds=app.settings.schedule.tick,
-        reload_errors=(Fatal,),
-        daily=daily,
-        daily_at=status_settings.daily_at,
-    )
+    def digest(tick) -> None:
+        send_digest(current_app(), tick)
+        deliver_pending(tick, TickReport())
+
+    hour, minute = settings.status.daily_at.split(":")
+    jobs = [DailyJob("deadlines", deadlines, {"hour": int(hour), "minute": int(minute)}, at_start=True)]
+    if settings.digest.frequency != "off":
+        hour, minute = settings.digest.at.split(":")
+        cron = {"hour": int(hour), "minute": int(minute)}
+        if settings.digest.frequency == "weekly":
+            cron["day_of_week"] = settings.digest.weekday
+        jobs.append(DailyJob("digest", digest, cron))
+    return jobs
 
 
 @main.group()
@@ -284,6 +308,7 @@ def _echo(text: str | None) -> None:
 from tracker.cli_feeds import feeds  # noqa: E402
 from tracker.cli_review import evidence, show, status  # noqa: E402
 from tracker.cli_rules import rules  # noqa: E402
+from tracker.cli_slack import digest, mute, notify, outbox, unmute  # noqa: E402
 
-for command in (status, show, evidence, feeds, rules):
+for command in (status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest):
     main.add_command(command)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -31,13 +32,22 @@ def files_signature(paths: list[Path]) -> tuple:
     return tuple(sorted(signature))
 
 
+@dataclass(frozen=True)
+class DailyJob:
+    """A job on a calendar (cron fields, UTC), given the current tick's parts; also run at start if asked."""
+
+    name: str
+    run: Callable[[object], None]
+    cron: dict
+    at_start: bool = False
+
+
 def run_forever(
     build_tick: Callable[[], object],
     watched_files: Callable[[], list[Path]],
     tick_seconds: float,
     reload_errors: tuple[type[BaseException], ...] = (),
-    daily: Callable[[object], None] | None = None,
-    daily_at: str = "06:00",
+    daily_jobs: Sequence[DailyJob] = (),
 ) -> None:
     """Run ticks every `tick_seconds` until SIGINT/SIGTERM; the running tick finishes first.
 
@@ -71,18 +81,17 @@ def run_forever(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(max(1, tick_seconds))},
     )
     scheduler.add_job(job, "interval", seconds=tick_seconds, id="tick", next_run_time=datetime.now(timezone.utc))
-    if daily is not None:
+    for daily in daily_jobs:
 
-        def daily_job() -> None:
+        def run_daily(daily: DailyJob = daily) -> None:
             try:
-                daily(state["tick"])
+                daily.run(state["tick"])
             except Exception:
-                log.exception("daily job failed")
+                log.exception("%s job failed", daily.name)
 
-        hour, minute = (int(part) for part in daily_at.split(":"))
-        # Also once at start: a bot that was down at the daily hour catches up.
-        scheduler.add_job(daily_job, "cron", hour=hour, minute=minute, id="daily", misfire_grace_time=3600)
-        scheduler.add_job(daily_job, "date", run_date=datetime.now(timezone.utc), id="daily-at-start")
+        scheduler.add_job(run_daily, "cron", id=daily.name, misfire_grace_time=3600, **daily.cron)
+        if daily.at_start:  # a bot that was down at the daily hour catches up
+            scheduler.add_job(run_daily, "date", run_date=datetime.now(timezone.utc), id=f"{daily.name}-at-start")
 
     def request_stop(signum, _frame) -> None:
         log.info("received %s: stopping after the current tick", signal.Signals(signum).name)

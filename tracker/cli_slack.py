@@ -1,0 +1,172 @@
+"""`tracker outbox`, `notify`, `mute`, `unmute` and `digest`: alerts and their delivery."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+import click
+
+from tracker.cli import App, Fatal, _echo, build_tick
+from tracker.output import render
+
+OUTBOX_COLUMNS = ("id", "state", "kind", "channel", "commitment", "attempts", "next_attempt", "last_error")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "csv", "markdown")), default="table", show_default=True)
+@click.pass_context
+def outbox(context: click.Context, fmt: str) -> None:
+    """Deliveries not sent yet (pending, failed, parked, muted), with their reasons."""
+    if context.invoked_subcommand is not None:
+        return
+    from sqlmodel import Session
+
+    from storage.outbox import unsent
+
+    with Session(context.obj.engine) as session:
+        rows = [
+            {
+                "id": row.id,
+                "state": row.state + (" (in doubt)" if row.in_doubt else ""),
+                "kind": row.kind,
+                "channel": row.channel,
+                "commitment": row.commitment_id,
+                "attempts": row.attempts,
+                "next_attempt": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+                "last_error": row.last_error,
+            }
+            for row in unsent(session)
+        ]
+    _echo(render(rows, fmt, OUTBOX_COLUMNS))
+
+
+@outbox.command("retry")
+@click.argument("delivery_id", type=int, required=False)
+@click.pass_obj
+def outbox_retry(app: App, delivery_id: int | None) -> None:
+    """Send parked and failed deliveries (or DELIVERY_ID) again now, e.g. after fixing the config."""
+    from sqlmodel import Session
+
+    from storage.outbox import retry
+    from tracker.pipeline import TickReport, deliver_pending
+
+    tick = build_tick(app)
+    with Session(tick.engine) as session:
+        count = retry(session, tick.clock(), delivery_id)
+        session.commit()
+    report = TickReport()
+    deliver_pending(tick, report)
+    click.echo(f"retried {count}: {report.alerts_sent} sent, {report.alerts_failed} failed (see `tracker outbox`)")
+    if report.alerts_failed:
+        raise SystemExit(1)
+
+
+@click.group()
+def notify() -> None:
+    """Check the alert channel."""
+
+
+@notify.command("test")
+@click.option("--channel", help="Channel to post to (default: [slack] channel).")
+@click.pass_obj
+def notify_test(app: App, channel: str | None) -> None:
+    """Send a test message and say clearly what is wrong if it fails."""
+    from notifiers import DeliveryError, Sending
+    from tracker.cli import build_notifier
+    from tracker.model import Alert
+
+    notifier = build_notifier(app.settings)
+    target = channel or app.settings.slack.channel
+    alert = Alert(kind="notice", commitment_id="", commitment_title="tracker test message", channel=target,
+                  text="If you can read this, alerts reach this channel.")
+    try:
+        who = notifier.check() if hasattr(notifier, "check") else notifier.name
+        notifier.send(alert, Sending(delivery_id=0, channel=target))
+    except DeliveryError as failure:
+        hint = {
+            "invalid_auth": f"the token in ${app.settings.slack.token_env} is not valid",
+            "not_authed": f"no token reached Slack: is ${app.settings.slack.token_env} set?",
+            "channel_not_found": f"there is no channel {target} the bot can see",
+            "not_in_channel": f"invite the bot to {target} (/invite @your-bot)",
+            "is_archived": f"{target} is archived",
+        }
+        reason = next((text for code, text in hint.items() if code in str(failure)), "")
+        raise Fatal(f"test message failed: {failure}" + (f": {reason}" if reason else "")) from None
+    click.echo(f"test message sent to {target} via {notifier.name} ({who})")
+
+
+@click.command()
+@click.argument("commitment_id")
+@click.option("--until", "until", required=True, metavar="DATE", help="Alerts resume after this date.")
+@click.option("--note", required=True, help="Why: shown in `tracker outbox`.")
+@click.pass_obj
+def mute(app: App, commitment_id: str, until: str, note: str) -> None:
+    """Hold back a commitment's alerts until DATE (they are kept in the outbox as muted)."""
+    from sqlmodel import Session
+
+    from storage.repository import set_mute
+
+    try:
+        end = datetime.combine(date.fromisoformat(until), time.max, tzinfo=timezone.utc)
+    except ValueError:
+        raise click.BadParameter(f"{until!r} is not a date like 2026-12-31", param_hint="--until") from None
+    app.sync_rules()
+    with Session(app.engine) as session:
+        if not set_mute(session, commitment_id, end, note):
+            raise click.ClickException(f"no commitment with id {commitment_id!r}")
+        session.commit()
+    click.echo(f"{commitment_id} muted until {until}: {note}")
+
+
+@click.command()
+@click.argument("commitment_id")
+@click.pass_obj
+def unmute(app: App, commitment_id: str) -> None:
+    """Let a muted commitment's alerts through again."""
+    from sqlmodel import Session
+
+    from storage.repository import set_mute
+
+    with Session(app.engine) as session:
+        if not set_mute(session, commitment_id, None, None):
+            raise click.ClickException(f"no commitment with id {commitment_id!r}")
+        session.commit()
+    click.echo(f"{commitment_id} unmuted")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Print the digest instead of sending it.")
+@click.pass_obj
+def digest(app: App, dry_run: bool) -> None:
+    """The digest now: counts by status, changes since the last one, deadlines approaching, stale commitments."""
+    from tracker.pipeline import TickReport, deliver_pending
+
+    tick = build_tick(app)
+    text = send_digest(app, tick, dry_run=dry_run)
+    if dry_run:
+        click.echo(text)
+        return
+    deliver_pending(tick, TickReport())
+    click.echo("digest queued and sent (see `tracker outbox` if it failed)")
+
+
+def send_digest(app: App, tick, *, dry_run: bool = False) -> str:
+    """Build the digest; unless dry, put it in the outbox (once per day)."""
+    from sqlmodel import Session
+
+    from storage.outbox import enqueue_delivery
+    from storage.views import changes_since, last_digest_at
+    from tracker.digest import digest_alert, digest_text
+    from tracker.model import alert_to_payload
+    from tracker.review import status_table
+
+    now = tick.clock()
+    with Session(tick.engine) as session:
+        since = last_digest_at(session)
+        rows = status_table(session, now, app.settings.status.stale_after_days)
+        text = digest_text(rows, changes_since(session, since), since, app.settings.digest.deadline_days)
+        if not dry_run:
+            alert = digest_alert(text, tick.ops_channel or tick.default_channel, now)
+            enqueue_delivery(session, f"digest:{now:%Y-%m-%d}", "digest", alert.channel, alert_to_payload(alert), None, now)
+            session.commit()
+    return text
