@@ -35,7 +35,7 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
 
 
-def parse_duration(value: Any) -> float:
+def parse_duration(value: Any, allow_zero: bool = False) -> float:
     """'30m' → 1800.0. Plain numbers are seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30s, 30m, 2h or 1d")
@@ -46,12 +46,13 @@ def parse_duration(value: Any) -> float:
         if not found:
             raise ValueError(f"{value!r} is not a duration like 30s, 30m, 2h or 1d")
         seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be greater than zero")
     return seconds
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+DurationOrZero = Annotated[float, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))]
 
 
 def _check_http_url(value: str) -> str:
@@ -111,7 +112,7 @@ class SlackSettings(_Section):
     ops_channel: str | None = None
     category_channels: dict[str, str] = Field(default_factory=dict)
     webhook_url_env: str = "SLACK_WEBHOOK_URL"
-    per_channel_interval: Duration = 1.0
+    per_channel_interval: DurationOrZero = 1.0
 
 
 class DigestSettings(_Section):

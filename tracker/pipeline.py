@@ -299,7 +299,12 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
     """
     now = tick.clock()
     with Session(tick.engine) as session:
-        for delivery in outbox.claim_deliveries(session, now):
+        for _ in range(MAX_DELIVERIES_PER_TICK):
+            # One at a time: a sender that dies holds one delivery's lease, not the queue's.
+            claimed = outbox.claim_deliveries(session, now, limit=1)
+            if not claimed:
+                break
+            delivery = claimed[0]
             alert = alert_from_payload(delivery.payload)
             muted = outbox.mute_reason(session, delivery.commitment_id, now)
             if muted:
@@ -329,6 +334,7 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
 
 
 THREADED_KINDS = ("status_change", "evidence", "reminder")
+MAX_DELIVERIES_PER_TICK = 500
 
 
 def _update_thread_parent(tick: Tick, thread: ThreadRef, alert: Alert) -> None:

@@ -1,0 +1,59 @@
+"""A sender killed between Slack storing a message and the tracker recording it:
+after a restart, no alert is lost and none is sent twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import text, update
+
+from storage.engine import make_engine
+from storage.tables import DeliveryRow
+from tests.conftest import DATA, write_config
+from tests.slack_stub import SlackStub
+
+
+def _tracker(config: Path, slack: SlackStub, *args: str) -> subprocess.Popen:
+    environment = {k: v for k, v in os.environ.items() if k not in ("TRACKER_DATABASE_URL", "SLACK_WEBHOOK_URL")}
+    environment.update(SLACK_BOT_TOKEN="xoxb-crash-test", SLACK_API_URL=slack.base_url)
+    command = [str(Path(sys.executable).parent / "tracker"), "--config", str(config), *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def test_a_kill_during_delivery_then_a_restart_loses_nothing_and_duplicates_nothing(tmp_path):
+    config = write_config(tmp_path, [], extra='[slack]\nper_channel_interval = "0s"')
+    feed = str(DATA / "feeds" / "climate_news.xml")
+    with SlackStub() as slack:
+        slack.hold_posts.set()
+        first = _tracker(config, slack, "poll", "--file", feed)
+        assert slack.post_arrived.wait(60), "no message reached Slack"
+        first.send_signal(signal.SIGKILL)  # Slack has the message; the tracker never heard back
+        first.communicate(timeout=30)
+        assert len(slack.messages) == 1
+
+        engine = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+        with engine.begin() as connection:
+            states = dict(connection.execute(text("SELECT state, count(*) FROM delivery GROUP BY state")).all())
+            assert states.get("sending") == 1 and states.get("pending") == 4
+            # Five minutes pass: the dead sender's lease on the delivery expires.
+            past = datetime.now(timezone.utc) - timedelta(minutes=6)
+            connection.execute(update(DeliveryRow).where(DeliveryRow.state == "sending").values(next_attempt_at=past))
+
+        slack.hold_posts.clear()
+        slack.release.set()
+        second = _tracker(config, slack, "poll", "--file", feed)
+        _out, errors = second.communicate(timeout=120)
+        assert second.returncode == 0, errors
+
+        with engine.connect() as connection:
+            deliveries = connection.execute(text("SELECT id, state FROM delivery ORDER BY id")).all()
+        assert [state for _id, state in deliveries] == ["sent"] * 5
+        delivered = slack.delivered_ids()
+        assert sorted(delivered) == sorted(str(delivery_id) for delivery_id, _state in deliveries)  # each exactly once
+        lookups = [path for path, _body, _headers in slack.calls if path.endswith(("conversations.history", "conversations.replies"))]
+        assert lookups, "the in-doubt delivery was not looked for before resending"
