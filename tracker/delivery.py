@@ -1,0 +1,103 @@
+"""The delivery step: send what the outbox holds, once, in the right thread, politely.
+
+Only this step decides to retry, give up (park) or hold back (mute); notifiers
+just send and classify their failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Callable
+
+from sqlmodel import Session
+
+from notifiers import DeliveryError, Sending
+from storage import outbox
+from tracker.model import Alert, ThreadRef, alert_from_payload
+
+if TYPE_CHECKING:
+    from tracker.pipeline import Tick, TickReport
+
+log = logging.getLogger("tracker")
+
+MAX_DELIVERY_BACKOFF = timedelta(hours=1)
+
+
+def deliver_pending(tick: Tick, report: TickReport) -> None:
+    """Send what the outbox holds.
+
+    1. Claim due deliveries (a conditional UPDATE: no other sender gets them).
+    2. Hold back those of a muted commitment.
+    3. Send each in its commitment's thread when the channel has one, no faster
+       than the channel allows; an in-doubt one is looked for before it is resent.
+    4. Record the outcome: the remote id and a new thread, or the failure: a
+       transient one retries later with backoff, a permanent one is parked.
+    """
+    now = tick.clock()
+    with Session(tick.engine) as session:
+        for _ in range(MAX_DELIVERIES_PER_TICK):
+            # One at a time: a sender that dies holds one delivery's lease, not the queue's.
+            claimed = outbox.claim_deliveries(session, now, limit=1)
+            if not claimed:
+                break
+            delivery = claimed[0]
+            alert = alert_from_payload(delivery.payload)
+            muted = outbox.mute_reason(session, delivery.commitment_id, now)
+            if muted:
+                outbox.mark_muted(session, delivery.id, muted)
+                session.commit()
+                continue
+            channel = delivery.channel or tick.default_channel or tick.notifier.name
+            threaded = tick.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
+            thread = outbox.thread_for(session, channel, delivery.commitment_id) if threaded else None
+            sending = Sending(delivery.id, channel, thread, delivery.in_doubt, broadcast=alert.kind == "status_change")
+            tick.pacer.wait(channel)
+            try:
+                sent = tick.notifier.send(alert, sending)
+            except DeliveryError as failure:
+                report.alerts_failed += 1
+                retry_at = None if failure.permanent else now + _delivery_backoff(delivery.attempts, failure.retry_after)
+                outbox.mark_failed(session, delivery.id, str(failure), retry_at, in_doubt=failure.in_doubt)
+                log.warning("delivery %d (%s to %s): %s%s", delivery.id, delivery.kind, channel, failure, "" if retry_at else " (parked)")
+            else:
+                report.alerts_sent += not sent.already_there
+                outbox.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
+                if threaded and thread is None and sent.remote_id:
+                    outbox.record_thread(session, channel, delivery.commitment_id, sent.channel_id, sent.remote_id, now)
+                elif thread is not None and alert.kind == "status_change":
+                    _update_thread_parent(tick, thread, alert)
+            session.commit()
+
+
+THREADED_KINDS = ("status_change", "evidence", "reminder")
+MAX_DELIVERIES_PER_TICK = 500
+
+
+def _update_thread_parent(tick: Tick, thread: ThreadRef, alert: Alert) -> None:
+    try:
+        tick.notifier.update_parent(thread, alert)
+    except DeliveryError as failure:  # the reply went out; a stale parent is cosmetic
+        log.warning("could not update the thread's first message: %s", failure)
+
+
+class Pacer:
+    """At most one message per `interval` seconds per channel."""
+
+    def __init__(self, interval: float = 1.0, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._interval, self._clock, self._sleep = interval, clock, sleep
+        self._last: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        last = self._last.get(channel)
+        if last is not None:
+            remaining = self._interval - (self._clock() - last)
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last[channel] = self._clock()
+
+
+def _delivery_backoff(attempts: int, retry_after: float | None) -> timedelta:
+    backoff = min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_DELIVERY_BACKOFF)
+    return max(backoff, timedelta(seconds=retry_after or 0))
