@@ -106,6 +106,16 @@ def record_thread(session: Session, channel: str, commitment_id: str, channel_id
     )
 
 
+def route_of(session: Session, commitment_id: str | None) -> tuple[str | None, str | None]:
+    """The rule's own channel and the category, for routing by the config in force now."""
+    row = session.get(CommitmentRow, commitment_id) if commitment_id else None
+    return (row.channel, row.category) if row else (None, None)
+
+
+def set_channel(session: Session, delivery_id: int, channel: str | None) -> None:
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(channel=channel))
+
+
 def mute_reason(session: Session, commitment_id: str | None, now: datetime) -> str | None:
     """Why a commitment's alerts are held back now, or None."""
     if not commitment_id:

@@ -108,6 +108,8 @@ def main(context: click.Context, config_path: Path, verbose: bool) -> None:
     )
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # slack_sdk's debug lines carry request URLs, and a webhook URL is a secret.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     context.obj = App(config_path)
 
 

@@ -49,7 +49,7 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
                 outbox.mark_muted(session, delivery.id, muted)
                 session.commit()
                 continue
-            channel = delivery.channel or tick.default_channel or tick.notifier.name
+            channel = _route(tick, session, delivery) or tick.notifier.name
             threaded = tick.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
             thread = outbox.thread_for(session, channel, delivery.commitment_id) if threaded else None
             sending = Sending(delivery.id, channel, thread, delivery.in_doubt, broadcast=alert.kind == "status_change")
@@ -69,6 +69,18 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
                 elif thread is not None and alert.kind == "status_change":
                     _update_thread_parent(tick, thread, alert)
             session.commit()
+
+
+def _route(tick: Tick, session: Session, delivery) -> str | None:
+    """Where a delivery goes by the config in force now, not when it was written: a
+    delivery parked for a wrong channel goes to the right one once the config is fixed."""
+    if delivery.commitment_id is None:
+        channel = tick.ops_channel or tick.default_channel
+    else:
+        channel = tick.channel_for(*outbox.route_of(session, delivery.commitment_id))
+    if channel != delivery.channel:
+        outbox.set_channel(session, delivery.id, channel)
+    return channel
 
 
 THREADED_KINDS = ("status_change", "evidence", "reminder")
