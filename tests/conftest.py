@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import Callable
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
+from storage.engine import make_engine
 from tracker.cli import main
 
 DATA = Path(__file__).parent / "data"
@@ -131,3 +134,23 @@ def cli(monkeypatch):
 
 def postgres_url() -> str | None:
     return os.environ.get("TRACKER_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh PostgreSQL database per test, dropped afterwards."""
+    url = postgres_url()
+    if not url:
+        pytest.skip("TRACKER_TEST_POSTGRES_URL is not set")
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"tracker_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database_url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield database_url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import inspect, text
 
 from storage.engine import make_engine
 from storage.migrate import MigrationError, current_revision, head_revision, upgrade
-from tests.conftest import postgres_url
 
 TABLES = {"feed", "entry", "entry_feed", "commitment", "evidence", "status_change", "delivery", "alembic_version"}
 
@@ -46,25 +43,6 @@ def test_db_upgrade_reports_the_revision(tmp_path, cli):
     (tmp_path / "config.toml").write_text("", encoding="utf-8")
     result = cli("--config", str(tmp_path / "config.toml"), "db", "upgrade")
     assert result.exit_code == 0 and head_revision() in result.stdout
-
-
-@pytest.fixture
-def postgres_database():
-    """A fresh PostgreSQL database per test, dropped afterwards."""
-    url = postgres_url()
-    if not url:
-        pytest.skip("TRACKER_TEST_POSTGRES_URL is not set")
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"tracker_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    database_url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield database_url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
