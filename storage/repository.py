@@ -35,9 +35,6 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
             session.add(row)
 
 
-def commitment_status(session: Session, commitment_id: str) -> str:
-    return session.get(CommitmentRow, commitment_id).status
-
 
 def active_commitments(session: Session) -> list[CommitmentRow]:
     return list(session.exec(select(CommitmentRow).where(CommitmentRow.active == True).order_by(CommitmentRow.id)))  # noqa: E712

@@ -17,39 +17,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def status_rows(session: Session) -> list[dict[str, Any]]:
-    counts = dict(
-        session.exec(
-            select(EvidenceRow.commitment_id, func.count())
-            .where(EvidenceRow.dismissed_at == None)  # noqa: E711
-            .group_by(EvidenceRow.commitment_id)
-        ).all()
-    )
-    latest = dict(
-        session.exec(
-            select(EvidenceRow.commitment_id, func.max(EvidenceRow.published_at))
-            .where(EvidenceRow.dismissed_at == None)  # noqa: E711
-            .group_by(EvidenceRow.commitment_id)
-        ).all()
-    )
-    rows = session.exec(select(CommitmentRow).where(CommitmentRow.active == True).order_by(CommitmentRow.id))  # noqa: E712
-    return [
-        {
-            "id": row.id,
-            "title": row.title,
-            "actor": row.actor,
-            "category": row.category,
-            "status": row.status,
-            "deadline": row.deadline.isoformat(),
-            "revised_target_year": row.revised_target_year,
-            "last_changed": _iso(row.status_since),
-            "last_evidence": _iso(_aware(latest.get(row.id))),
-            "evidence_count": counts.get(row.id, 0),
-            "source_document": row.source_document,
-        }
-        for row in rows
-    ]
-
 
 def evidence_rows(session: Session, commitment_id: str | None = None) -> list[dict[str, Any]]:
     query = (
@@ -99,16 +66,6 @@ def feed_rows(session: Session) -> list[dict[str, Any]]:
         for row in rows
     ]
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Aggregates bypass the column type on SQLite and come back naive (or as text)."""
-    from datetime import timezone
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def iter_entries(session: Session, batch: int = 1000):

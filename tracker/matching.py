@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import ahocorasick
 
@@ -283,9 +283,6 @@ class RuleMatcher:
             quote=_quote(text, positive[0]) if positive else "",
         )
 
-
-def match_entries(matcher: RuleMatcher, entries: Iterable[Entry]) -> list[Match]:
-    return [found for entry in entries for found in matcher.match(entry)]
 
 
 def _within(text: str, group_hits: list[list[TermHit]], words: int) -> bool:

@@ -12,7 +12,6 @@ from typing import Any
 from sqlmodel import Session
 
 from storage import views
-from tracker.model import Status
 from tracker.commitments import metric_target
 from tracker.status import days_left, derive_status, is_stale
 
@@ -93,7 +92,3 @@ def _trend(series: list[tuple[datetime, float]], metric: dict | None) -> str | N
         return "rising" if latest > previous else "falling"
     better = latest < previous if metric["direction"] == "at_most" else latest > previous
     return "improving" if better else "worsening"
-
-
-def is_known_status(value: str) -> bool:
-    return value in {status.value for status in Status}
