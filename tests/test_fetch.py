@@ -86,3 +86,23 @@ def test_retry_after_reads_seconds_and_dates():
 
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now=now) == 60
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, __import__("zlib").compress, lambda data: __import__("zlib").compress(data)[2:-4]])
+def test_gzip_and_deflate_bodies_are_inflated_within_the_cap(feed_server, compress):
+    body = b"<rss>" + b"x" * 1000 + b"</rss>"
+    encoding = "gzip" if compress is gzip.compress else "deflate"
+    feed_server.routes["/z"] = Route(compress(body), headers={"Content-Type": "application/xml", "Content-Encoding": encoding})
+    assert fetch(feed_server, "/z").body == body
+
+
+def test_a_gzip_bomb_never_occupies_more_than_the_cap_in_memory(feed_server):
+    import tracemalloc
+
+    feed_server.routes["/bomb"] = Route(gzip.compress(b"\0" * (200 * 1024 * 1024), 9), headers={"Content-Type": "application/xml", "Content-Encoding": "gzip"})
+    tracemalloc.start()
+    result = fetch(feed_server, "/bomb")
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "cap" in result.error
+    assert peak < 8 * POLICY.max_body_bytes + 4 * 1024 * 1024  # a few copies of 64 KiB, not 200 MB

@@ -121,6 +121,10 @@ class _CompiledRule:
     rule: Rule
     regexes: dict[tuple[str, int], list[tuple[str, object]]] = field(default_factory=dict)
     groups_with_literals: set[int] = field(default_factory=set)
+    # Groups (and `any`) made only of literals: without a literal hit they cannot hit,
+    # so a rule missing one is ruled out before any evaluation.
+    literal_only_groups: tuple[int, ...] = ()
+    any_is_literal_only: bool = False
     has_any_literal: bool = False
     extra_signals: TermIndex | None = None
 
@@ -167,6 +171,10 @@ class RuleMatcher:
         if rule.extract:
             for term in rule.extract.near:
                 self._add_term(compiled, number, term, (NEAR, 0))
+        compiled.literal_only_groups = tuple(
+            n for n, group in enumerate(spec.all) if not any(isinstance(term, RegexTerm) for term in group)
+        )
+        compiled.any_is_literal_only = bool(spec.any) and not any(isinstance(term, RegexTerm) for term in spec.any)
         # A rule no literal can trigger (only regex terms) is evaluated on every entry.
         if (spec.all and not compiled.groups_with_literals) or (not spec.all and not compiled.has_any_literal):
             self._always.append(number)
@@ -198,6 +206,8 @@ class RuleMatcher:
         hits_by_rule = self._literal_hits(text)
         matches = []
         for number in sorted(set(hits_by_rule) | set(self._always)):
+            if not self._could_match(number, hits_by_rule.get(number, [])):
+                continue
             result = self._evaluate(number, entry.key, text, hits_by_rule.get(number, []))
             if isinstance(result, Match):
                 matches.append(result)
@@ -212,6 +222,17 @@ class RuleMatcher:
         if isinstance(result, Match):
             return Explanation(rule_id, True, _describe_match(result), result)
         return Explanation(rule_id, False, tuple(result), None)
+
+    def _could_match(self, number: int, literal_hits) -> bool:
+        """A cheap look at the literal hits alone: vetoed, or a literal-only group missing?"""
+        compiled = self._compiled[number]
+        fields = compiled.rule.match.fields
+        roles = {role for role, hit in literal_hits if hit.field in fields}
+        if (NONE, 0) in roles:
+            return False
+        if compiled.any_is_literal_only and (ANY, 0) not in roles:
+            return False
+        return all((ALL, group) in roles for group in compiled.literal_only_groups)
 
     def _literal_hits(self, text: EntryText) -> dict[int, list[tuple[tuple[str, int], TermHit]]]:
         hits: dict[int, list[tuple[tuple[str, int], TermHit]]] = {}
