@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +22,15 @@ FORMATS = ("table", "json", "csv", "markdown")
 STATUS_COLUMNS = ("id", "title", "actor", "status", "deadline", "days_left", "last_evidence", "evidence_count", "stale")
 EVIDENCE_COLUMNS = ("commitment", "published", "signal", "item_title", "feed", "matched", "item_url")
 FEED_COLUMNS = ("name", "last_status", "items", "consecutive_failures", "last_polled", "next_check", "last_error")
+
+
+def end_of_day(value: str, option: str) -> datetime:
+    """A DATE option (2030-01-01) means the end of that day, UTC."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2030-01-01", param_hint=option) from None
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)
 
 
 def utc_now() -> datetime:

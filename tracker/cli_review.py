@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, time, timezone
+from datetime import datetime
 
 import click
 
-from tracker.cli import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, App, _echo, build_tick, utc_now
+from tracker.cli import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, App, _echo, build_tick, end_of_day, utc_now
 from tracker.output import render
 
 
 def as_of_moment(value: str | None) -> datetime | None:
-    """--as-of 2030-01-01 means the end of that day, UTC."""
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2030-01-01", param_hint="--as-of") from None
-    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+    return None if value is None else end_of_day(value, "--as-of")
 
 
 AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="The state as of DATE (past: from the record; future: a projection).")

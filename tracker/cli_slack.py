@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import datetime
 
 import click
 
-from tracker.cli import App, Fatal, _echo, build_tick
+from tracker.cli import App, Fatal, _echo, build_tick, end_of_day
 from tracker.output import render
 
 OUTBOX_COLUMNS = ("id", "state", "kind", "channel", "commitment", "attempts", "next_attempt", "last_error")
@@ -101,20 +101,8 @@ def notify_test(app: App, channel: str | None) -> None:
 @click.option("--note", required=True, help="Why: shown in `tracker outbox`.")
 @click.pass_obj
 def mute(app: App, commitment_id: str, until: str, note: str) -> None:
-    """Hold back a commitment's alerts until DATE (they are kept in the outbox as muted)."""
-    from sqlmodel import Session
-
-    from storage.repository import set_mute
-
-    try:
-        end = datetime.combine(date.fromisoformat(until), time.max, tzinfo=timezone.utc)
-    except ValueError:
-        raise click.BadParameter(f"{until!r} is not a date like 2026-12-31", param_hint="--until") from None
-    app.sync_rules()
-    with Session(app.engine) as session:
-        if not set_mute(session, commitment_id, end, note):
-            raise click.ClickException(f"no commitment with id {commitment_id!r}")
-        session.commit()
+    """Silence a commitment's alerts until DATE (those due meanwhile are kept in the outbox as muted)."""
+    _set_mute(app, commitment_id, end_of_day(until, "--until"), note)
     click.echo(f"{commitment_id} muted until {until}: {note}")
 
 
@@ -123,15 +111,20 @@ def mute(app: App, commitment_id: str, until: str, note: str) -> None:
 @click.pass_obj
 def unmute(app: App, commitment_id: str) -> None:
     """Let a muted commitment's alerts through again."""
+    _set_mute(app, commitment_id, None, None)
+    click.echo(f"{commitment_id} unmuted")
+
+
+def _set_mute(app: App, commitment_id: str, until: datetime | None, note: str | None) -> None:
     from sqlmodel import Session
 
     from storage.repository import set_mute
 
+    app.sync_rules()
     with Session(app.engine) as session:
-        if not set_mute(session, commitment_id, None, None):
+        if not set_mute(session, commitment_id, until, note):
             raise click.ClickException(f"no commitment with id {commitment_id!r}")
         session.commit()
-    click.echo(f"{commitment_id} unmuted")
 
 
 @click.command()
