@@ -85,9 +85,15 @@ def ensure_file_feed(session: Session, name: str, path: str, now: datetime) -> F
     return FeedSource(feed.id, feed.name, feed.url)
 
 
-def record_fetch_failure(session: Session, feed_id: int, error: str, status: str, now: datetime, next_check_at: datetime) -> FeedRow:
+def record_fetch_failure(
+    session: Session, feed_id: int, error: str, status: str, now: datetime, next_check_at: datetime, body_hash: str | None = None
+) -> FeedRow:
+    """A failed check. `body_hash`: the document that could not be used, so the same
+    bytes next time fail without being parsed again."""
     feed = session.get(FeedRow, feed_id)
     feed.last_status = status
+    if body_hash is not None:
+        feed.body_hash, feed.etag, feed.last_modified = body_hash, None, None
     feed.last_error = error
     feed.last_polled_at = now
     feed.consecutive_failures += 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -117,10 +116,12 @@ def _poll_everything(feed_server, tmp_path):
     )
     environment = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "TRACKER_DATABASE_URL")}
     tracker = str(Path(sys.executable).parent / "tracker")
+    # A wrapper whose only child is the poll: its RUSAGE_CHILDREN is that poll's peak alone.
+    measure = "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
     started = time.monotonic()
-    poll = subprocess.run([tracker, "--config", str(config), "poll"], capture_output=True, text=True, env=environment, timeout=120)
+    poll = subprocess.run([sys.executable, "-c", measure, tracker, "--config", str(config), "poll"], capture_output=True, text=True, env=environment, timeout=120)
     elapsed = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = int(poll.stderr.strip().splitlines()[-1]) / 1024
     feeds = subprocess.run([tracker, "--config", str(config), "feeds", "--format", "json"], capture_output=True, text=True, env=environment)
     rows = {row["name"]: row for row in json.loads(feeds.stdout)}
     return poll, rows, elapsed, peak_mb

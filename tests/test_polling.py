@@ -154,3 +154,19 @@ def _wait_for(condition, timeout: float = 30) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("timed out waiting")
+
+
+def test_a_broken_document_sent_again_fails_again_without_being_parsed_again(feed_server, tmp_path, cli, monkeypatch):
+    import tracker.parallel as parallel
+
+    parsed = []
+    original = parallel.parse_document
+    monkeypatch.setattr(parallel, "parse_document", lambda *args: parsed.append(args[2]) or original(*args))
+    feed_server.routes["/page.html"] = Route(b"<html><body>Shop</body></html>", headers={"Content-Type": "text/html", "ETag": '"p1"'})
+    config = write_config(tmp_path, [("page", feed_server.url("/page.html"))])
+    cli("--config", str(config), "poll")
+    cli("--config", str(config), "poll")
+    row = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)[0]
+    assert len(parsed) == 1
+    assert "no entries" in row["last_error"] and row["consecutive_failures"] == 2
+    assert "if-none-match" not in feed_server.requests_to("/page.html")[-1]  # a 304 must not pass for health

@@ -48,6 +48,9 @@ class FeedSource:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # Why the document with `body_hash` could not be used, if it could not: the
+    # same bytes again fail the same way, without parsing them again.
+    body_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
         for row in rows:
             row.next_check_at = now + _jittered(timedelta(seconds=row.interval_seconds), tick)
             session.add(row)
-            sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash))
+            body_error = row.last_error if row.last_status == "200" else None
+            sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error))
         session.commit()
     # In batches: bodies are held until stored, so memory follows the batch, not the feed count.
     batch = max(32, 4 * tick.fetch_policy.concurrency)
@@ -146,7 +147,8 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
     digest = body_hash(result.body) if result.body is not None else None
     if parsed is None and needs_parse(result):
         parsed = parse_document(result.body, result.headers, result.final_url or feed.url)
-    error = result.error or (parsed.error if parsed else None)
+    repeated = feed.body_error if parsed is None and digest == feed.body_hash and _is_parse_error(feed.body_error) else None
+    error = result.error or (parsed.error if parsed else None) or repeated
     with Session(tick.engine) as session:
         if error:
             _record_failure(tick, session, result, error, now, report)
@@ -185,6 +187,10 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
         session.commit()
 
 
+def _is_parse_error(error: str | None) -> bool:
+    return bool(error) and not error.startswith("recovered:")
+
+
 def needs_parse(result: FetchResult) -> bool:
     """A body that arrived and differs from the last one parsed."""
     return result.is_ok and result.body is not None and body_hash(result.body) != result.feed.body_hash
@@ -196,7 +202,8 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
     report.failed += 1
     report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
     backoff = max(_backoff(tick, feed, session), timedelta(seconds=result.retry_after_seconds or 0))
-    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff)
+    digest = body_hash(result.body) if result.body is not None else None
+    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff, digest)
     log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
     if result.status == 410:
         reason = "HTTP 410 Gone: the publisher removed this feed; change or remove its URL in config.toml"
