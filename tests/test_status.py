@@ -82,7 +82,9 @@ def test_numbers_are_judged_against_the_target_and_its_direction():
     assert derive_status(falling, date(2030, 12, 31), NOW, metric=share).status == Status.ON_TRACK
     rising = falling + [ev("2026-03-01", SignalKind.MENTION, value=70)]
     assert derive_status(rising, date(2030, 12, 31), NOW, metric=share).status == Status.AT_RISK
-    met = rising + [ev("2026-05-01", SignalKind.MENTION, value=48)]
+    met_once = rising + [ev("2026-05-01", SignalKind.MENTION, value=48, source="a.example")]
+    assert derive_status(met_once, date(2030, 12, 31), NOW, metric=share).status == Status.AT_RISK  # one number is not enough
+    met = met_once + [ev("2026-05-02", SignalKind.MENTION, value=47, source="b.example")]
     assert derive_status(met, date(2030, 12, 31), NOW, metric=share).status == Status.ACHIEVED
 
 

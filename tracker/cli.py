@@ -20,7 +20,7 @@ from tracker.config import ConfigError, Settings, load_settings
 CONFIG_ENV = "TRACKER_CONFIG"
 FORMATS = ("table", "json", "csv", "markdown")
 STATUS_COLUMNS = ("id", "title", "actor", "status", "deadline", "days_left", "last_evidence", "evidence_count", "stale")
-EVIDENCE_COLUMNS = ("commitment", "published", "signal", "item_title", "feed", "matched", "item_url")
+EVIDENCE_COLUMNS = ("entry_id", "commitment", "published", "signal", "item_title", "feed", "item_url", "dismissed")
 FEED_COLUMNS = ("name", "last_status", "items", "consecutive_failures", "last_polled", "next_check", "last_error")
 
 
@@ -117,8 +117,9 @@ def main(context: click.Context, config_path: Path, verbose: bool) -> None:
     )
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    # slack_sdk's debug lines carry request URLs, and a webhook URL is a secret.
-    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    # slack_sdk's debug lines carry request URLs (a webhook URL is a secret), and its
+    # error lines repeat what the delivery step reports in its own words.
+    logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
     context.obj = App(config_path)
 
 
@@ -147,6 +148,9 @@ def build_notifier(settings: Settings):
     webhook = secret(settings.slack.webhook_url_env)
     if webhook:
         return WebhookNotifier(webhook)
+    logging.getLogger("tracker").info(
+        "no $%s or $%s set: alerts are printed here", settings.slack.token_env, settings.slack.webhook_url_env
+    )
     return ConsoleNotifier()
 
 

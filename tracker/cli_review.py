@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 
 from tracker.cli import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, App, _echo, build_tick, end_of_day, utc_now
+from tracker.model import Status
 from tracker.output import render
 
 
@@ -22,7 +23,7 @@ AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="The state as of D
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @AS_OF
 @click.option("--category", help="Only this category.")
-@click.option("--status", "only_status", help="Only commitments with this status.")
+@click.option("--status", "only_status", type=click.Choice([s.value for s in Status]), help="Only commitments with this status.")
 @click.option("--actor", help="Only commitments whose actor contains this text.")
 @click.option("--overdue", is_flag=True, help="Only commitments past their deadline and not achieved.")
 @click.option("--stale", is_flag=True, help="Only commitments with no recent evidence.")
@@ -124,8 +125,13 @@ def evidence(context: click.Context, fmt: str, include_dismissed: bool) -> None:
 
     from storage.views import evidence_rows
 
+    from storage.views import commitment
+
+    commitment_id = context.meta.get("commitment_id")
     with Session(context.obj.engine) as session:
-        rows = evidence_rows(session, context.meta.get("commitment_id"))
+        if commitment_id and commitment(session, commitment_id) is None:
+            raise click.ClickException(f"no commitment with id {commitment_id!r} (see `tracker status`)")
+        rows = evidence_rows(session, commitment_id)
     _echo(render([row for row in rows if include_dismissed or not row["dismissed"]], fmt, EVIDENCE_COLUMNS))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import click
 
@@ -102,7 +102,10 @@ def notify_test(app: App, channel: str | None) -> None:
 @click.pass_obj
 def mute(app: App, commitment_id: str, until: str, note: str) -> None:
     """Silence a commitment's alerts until DATE (those due meanwhile are kept in the outbox as muted)."""
-    _set_mute(app, commitment_id, end_of_day(until, "--until"), note)
+    end = end_of_day(until, "--until")
+    if end <= datetime.now(timezone.utc):
+        raise click.BadParameter(f"{until} is in the past", param_hint="--until")
+    _set_mute(app, commitment_id, end, note)
     click.echo(f"{commitment_id} muted until {until}: {note}")
 
 

@@ -20,8 +20,11 @@ from tracker.ruleformat import RegexTerm, Rule, Term, compile_regex
 from tracker.textnorm import is_word_char, normalise
 
 _FIELD_SEPARATOR = " \n "
-_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
-_ORIGINAL_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
+# A sentence ends at . ! ? followed by a space (or the end), but not after a lone
+# letter: "U.S." and "E.U." do not end sentences. CJK full stops always do.
+_SENTENCE_END = r"(?:(?<![\s.]\w)(?<!^\w)[.!?]+(?=\s|$)|[。！？\n])"
+_SENTENCE = re.compile(rf"(?:(?!{_SENTENCE_END}).)+(?:{_SENTENCE_END})?", re.S)
+_ORIGINAL_SENTENCE_END = re.compile(_SENTENCE_END)
 QUOTE_CHARS = 300
 
 # Roles a term plays in its rule.
@@ -372,7 +375,7 @@ def _quote(text: EntryText, hit: TermHit) -> str:
     for found in _ORIGINAL_SENTENCE_END.finditer(original, 0, position):
         begin = found.end()
     end_found = _ORIGINAL_SENTENCE_END.search(original, position)
-    end = end_found.start() + 1 if end_found else len(original)
+    end = end_found.end() if end_found else len(original)
     sentence = original[begin:end].strip()
     return sentence if len(sentence) <= QUOTE_CHARS else sentence[: QUOTE_CHARS - 1].rstrip() + "…"
 

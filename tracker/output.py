@@ -49,7 +49,11 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], con
             colour = STATUS_COLOURS.get(text) if key == "status" else None
             cells.append(f"[{colour}]{text}[/]" if colour else text.replace("[", "\\["))
         table.add_row(*cells)
-    (console or Console()).print(table)
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=200)  # piped or in CI: do not wrap ids and titles at 80 columns
+    console.print(table)
     return None
 
 
@@ -63,8 +67,10 @@ def _short_time(text: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
+    if value is None or value is False:
         return ""
+    if value is True:
+        return "yes"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)
     return str(value)

@@ -121,7 +121,7 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
             report.feeds_checked += 1
             process_fetch(tick, result, report, parsed)
     deliver_pending(tick, report)
-    log.info("tick %s", report.summary())
+    log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
 
 

@@ -27,6 +27,7 @@ SIGNAL_STATUS: dict[SignalKind, Status] = {
 
 # Statuses that need `confirmations` independent sources before they are set.
 CONFIRMED_STATUSES = (Status.ACHIEVED, Status.ABANDONED)
+METRIC_CONFIRMATIONS = 2
 # Statuses a passed deadline does not turn into `missed`.
 FINAL_STATUSES = (Status.ACHIEVED, Status.ABANDONED)
 
@@ -76,7 +77,8 @@ def derive_status(
 
     1. Evidence with a signal moves the status (achieved and abandoned only once
        `confirmations` independent sources said so); a number is judged against
-       the metric's target: met, moving the right way, or the wrong way.
+       the metric's target: met (from two publishers at least), moving the right
+       way, or the wrong way.
     2. A person's override sets the status; later evidence that points to the
        same status leaves it, evidence that points elsewhere moves it.
     3. Past the deadline, anything but achieved or abandoned is missed, unless a
@@ -98,7 +100,10 @@ def derive_status(
             continue
         if status in CONFIRMED_STATUSES:
             sources[status].add(event.source or event.entry_key)
-            if len(sources[status]) < confirmations:
+            # A number lifted from one article is weak evidence of a target met: it
+            # takes two publishers, however few confirmations the rule asks for.
+            needed = max(confirmations, METRIC_CONFIRMATIONS) if cause == "metric" else confirmations
+            if len(sources[status]) < needed:
                 continue
         if status == current.status and current.cause == "person":
             continue  # agrees with the person's decision, which stays the reason
