@@ -1,8 +1,8 @@
 """Benchmark of `tracker poll`: three full cycles through the real CLI, against a local feed server.
 
     .venv/bin/python benchmarks/poll_cycles.py                          # 100 generated feeds (~22 MB)
-    .venv/bin/python benchmarks/poll_cycles.py --feeds /work/shared/feeds
-    .venv/bin/python benchmarks/poll_cycles.py --feeds /work/shared/feeds --count 1000
+    .venv/bin/python benchmarks/poll_cycles.py --feeds ../shared/feeds
+    .venv/bin/python benchmarks/poll_cycles.py --feeds ../shared/feeds --count 1000
     .venv/bin/python benchmarks/poll_cycles.py --hostile                # + 200 MB bodies and a gzip bomb
     .venv/bin/python benchmarks/poll_cycles.py --hostile 16             # 16 copies of each hostile URL
     .venv/bin/python benchmarks/poll_cycles.py --profile                # + one fresh cycle under cProfile
@@ -123,7 +123,7 @@ def print_report(runs: dict[str, Run], startup: float, rows: dict[str, int], fee
     _print_cycles(runs, startup, feeds, rows["entry_feed"])
     _print_memory(runs)
     if not real:
-        print("targets are the issue's, stated for the 100 real feeds (--feeds /work/shared/feeds); this run used generated feeds")
+        print("targets are the issue's, stated for the 100 real feeds (--feeds ../shared/feeds); this run used generated feeds")
     fresh = runs["fresh"]
     fresh_tick = _tick(fresh, startup)
     defaults, lean = parse
