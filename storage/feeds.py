@@ -114,11 +114,15 @@ def record_fetch_success(
     body_hash: str | None,
     warning: str | None,
     moved_to: str | None = None,
+    parsed: bool = True,
 ) -> FeedRow:
     feed = session.get(FeedRow, feed_id)
     feed.last_status = status
     # A document feedparser had to repair still says so: its entries are kept, and
-    # whoever reviews feed health sees what was wrong with it.
+    # whoever reviews feed health sees what was wrong with it. Not parsed this time
+    # (304, same bytes): it is the same document, with the same warning.
+    if not parsed:
+        warning = feed.last_warning
     feed.last_error = f"recovered: {warning}" if warning else None
     feed.last_warning = warning
     feed.last_polled_at = feed.last_success_at = now

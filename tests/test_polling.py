@@ -170,3 +170,13 @@ def test_a_broken_document_sent_again_fails_again_without_being_parsed_again(fee
     assert len(parsed) == 1
     assert "no entries" in row["last_error"] and row["consecutive_failures"] == 2
     assert "if-none-match" not in feed_server.requests_to("/page.html")[-1]  # a 304 must not pass for health
+
+
+def test_a_repaired_document_keeps_its_warning_while_it_is_not_modified(feed_server, tmp_path, cli):
+    body = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><item><title>Énergie nucléaire en Chine</title><link>https://x.example/a</link></item></channel></rss>'.encode("latin-1")
+    feed_server.routes["/f.xml"] = Route(body, etag='"e1"')
+    config = write_config(tmp_path, [("f", feed_server.url("/f.xml"))])
+    for _ in range(2):
+        cli("--config", str(config), "poll")
+    row = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)[0]
+    assert row["last_status"] == "304" and row["last_error"].startswith("recovered: CharacterEncodingOverride")

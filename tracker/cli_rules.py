@@ -29,10 +29,17 @@ def rules_check(app, paths: tuple[Path, ...]) -> None:
     for problem in rule_set.problems:
         click.echo(str(problem))
     passed = sum(result.passed for result in results)
-    summary = f"{len(rule_set.files)} files, {len(rule_set.rules)} rules, {passed}/{len(results)} examples pass, {len(rule_set.problems)} problems"
+    summary = (
+        f"{_count(len(rule_set.files), 'file')}, {_count(len(rule_set.rules), 'rule')}, "
+        f"{passed}/{len(results)} examples pass, {_count(len(rule_set.problems), 'problem')}"
+    )
     click.echo(summary, err=True)
     if rule_set.problems:
         raise SystemExit(1)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @rules.command("test")

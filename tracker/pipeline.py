@@ -171,6 +171,7 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
             body_hash=digest,
             warning=parsed.warning if parsed else None,
             moved_to=result.moved_permanently_to,
+            parsed=parsed is not None,
         )
         if result.moved_permanently_to:
             note = f"feed {feed.name} moved permanently: {feed.url} → {result.moved_permanently_to} (stored; update config.toml)"
