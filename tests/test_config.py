@@ -90,3 +90,10 @@ def test_config_errors_never_become_tracebacks(tmp_path):
     config.write_bytes(b"\xff\xfe not text")
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings(config)
+
+
+def test_an_unknown_key_close_to_a_real_one_gets_a_suggestion(tmp_path, cli):
+    config = tmp_path / "config.toml"
+    config.write_text('[schedule]\nintervall = "30m"\n', encoding="utf-8")
+    result = cli("--config", str(config), "status")
+    assert result.exit_code == 2 and "schedule.intervall: unknown key (did you mean 'interval'?)" in result.stderr

@@ -128,3 +128,14 @@ def test_rules_preview_shows_what_an_edited_rule_would_match_among_stored_entrie
     assert "+" in preview.stdout and "Toyota recalls 40,000 hybrids" in preview.stdout
     statuses = {row["id"]: row["evidence_count"] for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}
     assert statuses["toyota-solid-state"] == 1  # nothing went live
+
+
+def test_a_copy_with_a_duplicate_id_never_displaces_the_file_named_after_it(tmp_path):
+    (tmp_path / "r").mkdir()
+    shutil.copy(DATA / "rules" / "toyota-solid-state.yaml", tmp_path / "r" / "toyota-solid-state.yaml")
+    text = (DATA / "rules" / "toyota-solid-state.yaml").read_text(encoding="utf-8").replace("title: Toyota begins", "title: COPY Toyota begins")
+    (tmp_path / "r" / "a-copy.yaml").write_text(text, encoding="utf-8")
+    rule_set = load_rules([tmp_path / "r"])
+    assert [rule.title for rule in rule_set.rules] == ["Toyota begins solid-state battery production for EVs"]
+    [problem] = rule_set.problems
+    assert problem.path.name == "a-copy.yaml" and "toyota-solid-state.yaml (which is used)" in problem.message

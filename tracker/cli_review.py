@@ -113,7 +113,7 @@ class _ListOrAct(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_ListOrAct, invoke_without_command=True)
+@click.group(cls=_ListOrAct, invoke_without_command=True, subcommand_metavar="[ID] | dismiss ENTRY_ID [ID] --note TEXT")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed false positives.")
 @click.pass_context
@@ -148,11 +148,25 @@ def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: s
     tick = build_tick(app)
     touched, changes = dismiss_evidence(tick, entry_id, commitment_id, note)
     if not touched:
-        raise click.ClickException(f"entry {entry_id} is not live evidence" + (f" for {commitment_id}" if commitment_id else ""))
+        raise click.ClickException(_why_not_dismissed(app, entry_id, commitment_id))
     deliver_pending(tick, TickReport())
     click.echo(f"dismissed entry {entry_id} as evidence for {', '.join(touched)}")
     for change in changes:
         click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
+
+
+def _why_not_dismissed(app: App, entry_id: int, commitment_id: str | None) -> str:
+    from sqlmodel import Session
+
+    from storage.views import evidence_rows
+
+    with Session(app.engine) as session:
+        rows = [row for row in evidence_rows(session) if row["entry_id"] == entry_id]
+    if not rows:
+        return f"entry {entry_id} is not evidence for any commitment (entry ids: `tracker evidence`)"
+    if commitment_id and not any(row["commitment"] == commitment_id for row in rows):
+        return f"entry {entry_id} is evidence for {', '.join(sorted({row['commitment'] for row in rows}))}, not {commitment_id}"
+    return f"entry {entry_id} is already dismissed" + (f" for {commitment_id}" if commitment_id else "")
 
 
 def _require_commitment(tick, commitment_id: str) -> None:

@@ -92,7 +92,10 @@ def notify_test(app: App, channel: str | None) -> None:
         }
         reason = next((text for code, text in hint.items() if code in str(failure)), "")
         raise Fatal(f"test message failed: {failure}" + (f": {reason}" if reason else "")) from None
-    click.echo(f"test message sent to {target} via {notifier.name} ({who})")
+    if notifier.name == "console":
+        click.echo(f"no ${app.settings.slack.token_env} or ${app.settings.slack.webhook_url_env} set: the test message was printed here, not sent to Slack")
+    else:
+        click.echo(f"test message sent to {target} via {notifier.name} ({who})")
 
 
 @click.command()

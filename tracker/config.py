@@ -7,6 +7,7 @@ never live in the file: it names the environment variables that hold them.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -185,13 +186,23 @@ def _describe_validation_error(path: Path, error: ValidationError) -> str:
     for problem in error.errors():
         key = _dotted_key(problem["loc"])
         if problem["type"] == "extra_forbidden":
-            message = "unknown key"
+            guess = difflib.get_close_matches(str(problem["loc"][-1]), sorted(_known_keys()), n=1, cutoff=0.7)
+            message = "unknown key" + (f" (did you mean {guess[0]!r}?)" if guess else "")
         elif problem["type"] == "missing":
             message = "required key is missing"
         else:
             message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"{path}: {key}: {message}" if key else f"{path}: {message}")
     return "\n".join(lines)
+
+
+def _known_keys() -> set[str]:
+    keys = set(Settings.model_fields)
+    for field in Settings.model_fields.values():
+        model = field.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            keys.update(model.model_fields)
+    return keys | set(FeedSettings.model_fields)
 
 
 def _dotted_key(location: tuple[Any, ...]) -> str:

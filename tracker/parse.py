@@ -65,6 +65,8 @@ def parse_document(body: bytes, headers: Mapping[str, str], url: str) -> ParsedF
         reason = warning or "the document has no feed entries"
         if not body.strip():
             reason = "empty body"
+        elif body.lstrip()[:1] in (b"{", b"["):
+            reason = "a JSON document (JSON Feed?): only RSS and Atom are read"
         elif parsed.get("version", "") == "":
             reason = f"not a feed (no RSS or Atom found): {reason}"
         return ParsedFeed(entries=(), warning=warning, error=f"no entries: {reason}")

@@ -84,9 +84,14 @@ def load_rules(paths: Sequence[Path]) -> RuleSet:
         if rule is None:
             continue
         if rule.id in locations:
-            first = locations[rule.id][0]
+            kept_path, kept_document = locations[rule.id]
+            # The file named after the id wins over a copy being edited; else the first one.
+            if path.stem == rule.id and kept_path.stem != rule.id:
+                rules = [rule if existing.id == rule.id else existing for existing in rules]
+                locations[rule.id] = (path, document)
+                path, document, kept_path = kept_path, kept_document, path
             line, column = _position(document, ("id",))
-            problems.append(Problem(path, line, column, f"duplicate id {rule.id!r}: also defined in {first}"))
+            problems.append(Problem(path, line, column, f"duplicate id {rule.id!r}: also defined in {kept_path} (which is used)"))
             continue
         rules.append(rule)
         locations[rule.id] = (path, document)
