@@ -19,7 +19,7 @@ from tests.slack_stub import SlackStub
 TOKEN = "xoxb-test-token"
 CLIMATE_NEWS = DATA / "feeds" / "climate_news.xml"
 FAST = '[slack]\nper_channel_interval = "0s"'
-TOYOTA_PROGRESS = "Toyota confirms solid-state battery production will start in 2027"
+TOYOTA_PROGRESS = "Toyota will start production of solid-state batteries in 2027"
 TOYOTA_DELAY = "Toyota now expects solid-state batteries in 2030"
 
 

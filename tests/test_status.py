@@ -99,7 +99,7 @@ def test_reminders_come_at_each_threshold():
 # -- through the command line, on a real database ------------------------------------
 
 ITEMS = {
-    "progress": ("Toyota confirms solid-state battery production will start in 2027", "Mon, 02 Mar 2026 08:00:00 GMT"),
+    "progress": ("Toyota will start production of solid-state batteries in 2027", "Mon, 02 Mar 2026 08:00:00 GMT"),
     "delay": ("Toyota now expects solid-state batteries in 2030", "Wed, 15 Apr 2026 08:00:00 GMT"),
     "old": ("Toyota starts a solid-state battery pilot line", "Mon, 05 Jan 2026 08:00:00 GMT"),
 }

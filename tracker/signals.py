@@ -41,7 +41,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "reaffirms", "reaffirmed", "reiterates", "reiterated", "sticks to", "sticking to", "stands by",
         "remains committed", "still committed", "recommits", "confirms target", "confirms plan",
         "confirmed its target", "confirmed its plan", "keeps target", "maintains target",
-        "maintains its target", "confirms", "confirmed", "on course", "堅持", "维持", "重申", "재확인",
+        "maintains its target", "on course", "堅持", "维持", "重申", "재확인",
     ),
     SignalKind.DOUBT: (
         "doubt*", "concerns over", "concerns about", "at risk", "struggles", "struggling", "setback*",
