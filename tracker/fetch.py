@@ -133,7 +133,7 @@ async def _finish(
             elapsed_seconds=time.monotonic() - started,
         )
     body = await _read_capped(response, policy.max_body_bytes)
-    return FetchResult(**common, body=body, elapsed_seconds=time.monotonic() - started)
+    return FetchResult(**common, body=body, body_hash=body_hash(body), elapsed_seconds=time.monotonic() - started)
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> bytes:

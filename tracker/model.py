@@ -60,6 +60,7 @@ class FetchResult:
     feed: FeedSource
     status: int | None
     body: bytes | None = None
+    body_hash: str | None = None  # of `body`, computed once where it is read
     headers: Mapping[str, str] = field(default_factory=dict)
     final_url: str | None = None
     moved_permanently_to: str | None = None

@@ -134,7 +134,8 @@ def ingest_files(tick: Tick, paths: Sequence[Path]) -> TickReport:
             session.commit()
         body = path.read_bytes()
         report.feeds_checked += 1
-        process_fetch(tick, FetchResult(feed=source, status=200, body=body, headers={}, final_url=source.url), report)
+        result = FetchResult(feed=source, status=200, body=body, body_hash=body_hash(body), headers={}, final_url=source.url)
+        process_fetch(tick, result, report)
     deliver_pending(tick, report)
     log.info("ingest %s", report.summary())
     return report
@@ -144,7 +145,7 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
     """Record one fetch and everything that follows from it, in one transaction."""
     feed = result.feed
     now = tick.clock()
-    digest = body_hash(result.body) if result.body is not None else None
+    digest = result.body_hash
     if parsed is None and needs_parse(result):
         parsed = parse_document(result.body, result.headers, result.final_url or feed.url)
     repeated = feed.body_error if parsed is None and digest == feed.body_hash and _is_parse_error(feed.body_error) else None
@@ -194,7 +195,7 @@ def _is_parse_error(error: str | None) -> bool:
 
 def needs_parse(result: FetchResult) -> bool:
     """A body that arrived and differs from the last one parsed."""
-    return result.is_ok and result.body is not None and body_hash(result.body) != result.feed.body_hash
+    return result.is_ok and result.body is not None and result.body_hash != result.feed.body_hash
 
 
 def _record_failure(tick: Tick, session: Session, result: FetchResult, error: str, now: datetime, report: TickReport) -> None:
@@ -203,8 +204,7 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
     report.failed += 1
     report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
     backoff = max(_backoff(tick, feed, session), timedelta(seconds=result.retry_after_seconds or 0))
-    digest = body_hash(result.body) if result.body is not None else None
-    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff, digest)
+    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff, result.body_hash)
     log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
     if result.status == 410:
         reason = "HTTP 410 Gone: the publisher removed this feed; change or remove its URL in config.toml"
