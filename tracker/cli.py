@@ -324,6 +324,8 @@ from tracker.cli_feeds import feeds  # noqa: E402
 from tracker.cli_review import evidence, show, status  # noqa: E402
 from tracker.cli_rules import rules  # noqa: E402
 from tracker.cli_slack import digest, mute, notify, outbox, unmute  # noqa: E402
+from tracker.cli_export import export  # noqa: E402
+from tracker.cli_web import serve  # noqa: E402
 
-for command in (status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest):
+for command in (status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, serve):
     main.add_command(command)

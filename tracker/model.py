@@ -200,6 +200,8 @@ class Alert:
     signal: str | None = None
     source_document: str | None = None
     text: str | None = None
+    # The stored entry behind an evidence or status alert: Slack's "Dismiss" button names it.
+    entry_id: int | None = None
 
 
 def alert_to_payload(alert: Alert) -> dict:

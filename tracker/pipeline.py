@@ -239,28 +239,28 @@ def record_matches(
     tick: Tick, session: Session, feed: FeedSource, new: Sequence[tuple[int, Entry]], now: datetime, report: TickReport
 ) -> None:
     """Match new entries, store evidence, move statuses, and write alerts to the outbox."""
-    touched: dict[str, tuple[Match, Entry]] = {}
+    touched: dict[str, tuple[Match, int, Entry]] = {}
     for entry_id, entry in new:
         for found in tick.matcher.match(entry):
             published = entry.published_at or now
             if repository.record_evidence(session, entry_id, found, published, now) is None:
                 continue
             report.matches += 1
-            touched[found.rule_id] = _latest(touched.get(found.rule_id), (found, entry), now)
-            _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, entry, feed, now)
-    for rule_id, (found, entry) in touched.items():
+            touched[found.rule_id] = _latest(touched.get(found.rule_id), (found, entry_id, entry), now)
+            _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, (entry_id, entry), feed, now)
+    for rule_id, (found, entry_id, entry) in touched.items():
         result = recompute_status(session, rule_id, now)
         if result is None:
             continue
         change, change_id = result
         report.status_changes += 1
-        _enqueue(tick, session, "status_change", f"status:{change_id}", found, entry, feed, now, change)
+        _enqueue(tick, session, "status_change", f"status:{change_id}", found, (entry_id, entry), feed, now, change)
 
 
-def _latest(current: tuple[Match, Entry] | None, candidate: tuple[Match, Entry], now: datetime) -> tuple[Match, Entry]:
+def _latest(current: tuple[Match, int, Entry] | None, candidate: tuple[Match, int, Entry], now: datetime) -> tuple[Match, int, Entry]:
     if current is None:
         return candidate
-    return max(current, candidate, key=lambda pair: pair[1].published_at or now)
+    return max(current, candidate, key=lambda found: found[2].published_at or now)
 
 
 def _enqueue(
@@ -269,12 +269,13 @@ def _enqueue(
     kind: str,
     dedupe_key: str,
     found: Match,
-    entry: Entry,
+    stored: tuple[int, Entry],
     feed: FeedSource,
     now: datetime,
     change: StatusChange | None = None,
 ) -> None:
     rule = tick.rules[found.rule_id]
+    entry_id, entry = stored
     alert = Alert(
         kind=kind,
         commitment_id=rule.id,
@@ -291,6 +292,7 @@ def _enqueue(
         matched_terms=found.matched_terms,
         signal=found.signal.value,
         source_document=rule.source.document,
+        entry_id=entry_id,
     )
     outbox.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
 
