@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -156,4 +161,55 @@ def postgres_database():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+
+@pytest.fixture
+def tracked(tmp_path, cli) -> Path:
+    """A tracker with the shipped rules and two fixture feeds ingested (web and export tests)."""
+    config = write_config(tmp_path, [], rules=[REPO / "rules"])
+    feeds = [DATA / "feeds" / "battery_trade.xml", DATA / "feeds" / "climate_news.xml"]
+    result = cli("--config", str(config), "poll", *[argument for feed in feeds for argument in ("--file", str(feed))])
+    assert result.exit_code == 0, result.output
+    return config
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"tracker serve exited: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.fixture
+def served(tracked):
+    """A real `tracker serve` process on a free port of 127.0.0.1; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--config", str(tracked), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRACKER_WEB_TOKEN": "", "SLACK_BOT_TOKEN": ""},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/healthz", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from tracker.cli import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, App, _echo, build_tick, end_of_day, utc_now
-from tracker.model import Status
+from tracker.model import STATUS_SORT_KEYS, Status
 from tracker.output import render
 
 
@@ -27,7 +27,7 @@ AS_OF = click.option("--as-of", "as_of", metavar="DATE", help="The state as of D
 @click.option("--actor", help="Only commitments whose actor contains this text.")
 @click.option("--overdue", is_flag=True, help="Only commitments past their deadline and not achieved.")
 @click.option("--stale", is_flag=True, help="Only commitments with no recent evidence.")
-@click.option("--sort", "sort_key", type=click.Choice(("id", "deadline", "status", "last_evidence", "evidence_count")), default="id", show_default=True)
+@click.option("--sort", "sort_key", type=click.Choice(STATUS_SORT_KEYS), default="id", show_default=True, help="Order by (evidence newest/most first).")
 @click.pass_context
 def status(context: click.Context, fmt: str, as_of: str | None, category, only_status, actor, overdue: bool, stale: bool, sort_key: str) -> None:
     """One row per commitment: status, deadline and days left, evidence, staleness."""
@@ -35,23 +35,13 @@ def status(context: click.Context, fmt: str, as_of: str | None, category, only_s
         return
     from sqlmodel import Session
 
-    from tracker.review import status_table
+    from tracker.review import select_rows, status_table
 
     app = context.obj
     app.sync_rules()
     with Session(app.engine) as session:
         rows = status_table(session, utc_now(), app.settings.status.stale_after_days, as_of_moment(as_of))
-    rows = [
-        row
-        for row in rows
-        if (not category or row["category"] == category)
-        and (not only_status or row["status"] == only_status)
-        and (not actor or actor.casefold() in row["actor"].casefold())
-        and (not overdue or (row["days_left"] < 0 and row["status"] != "achieved"))
-        and (not stale or row["stale"])
-    ]
-    descending = sort_key in ("evidence_count", "last_evidence")
-    rows.sort(key=lambda row: (row[sort_key] is None, row[sort_key] or 0), reverse=descending)
+    rows = select_rows(rows, category=category, status=only_status, actor=actor, overdue=overdue, stale=stale, sort=sort_key)
     _echo(render(rows, fmt, STATUS_COLUMNS))
 
 
@@ -63,7 +53,7 @@ def status(context: click.Context, fmt: str, as_of: str | None, category, only_s
 @click.pass_obj
 def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str | None) -> None:
     """Set a commitment's status by hand; it holds until evidence of a different kind arrives."""
-    from tracker.model import Status
+    from tracker.model import STATUS_SORT_KEYS, Status
     from tracker.commitments import set_status
     from tracker.pipeline import TickReport, deliver_pending
 

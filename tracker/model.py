@@ -25,6 +25,10 @@ class Status(str, enum.Enum):
     ABANDONED = "abandoned"
 
 
+# The status table's columns one may order by (`tracker status --sort`, the web page, the API).
+STATUS_SORT_KEYS = ("id", "deadline", "days_left", "status", "actor", "last_evidence", "evidence_count")
+
+
 class SignalKind(str, enum.Enum):
     """What a matching entry says about its commitment."""
 

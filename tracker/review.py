@@ -51,6 +51,36 @@ def status_table(session: Session, now: datetime, stale_after_days: int, as_of: 
     return rows
 
 
+# Newest evidence and most evidence first; everything else ascending.
+_DESCENDING = ("evidence_count", "last_evidence")
+
+
+def select_rows(
+    rows: list[dict[str, Any]],
+    *,
+    category: str | None = None,
+    status: str | None = None,
+    actor: str | None = None,
+    overdue: bool = False,
+    stale: bool = False,
+    sort: str = "id",
+) -> list[dict[str, Any]]:
+    """The status table's filters and order, shared by `tracker status`, the web page and the API."""
+    chosen = [
+        row
+        for row in rows
+        if (not category or row["category"] == category)
+        and (not status or row["status"] == status)
+        and (not actor or actor.casefold() in row["actor"].casefold())
+        and (not overdue or (row["days_left"] < 0 and row["status"] != "achieved"))
+        and (not stale or row["stale"])
+    ]
+    chosen.sort(key=lambda row: (row[sort] is None, row[sort] if row[sort] is not None else 0), reverse=sort in _DESCENDING)
+    if sort in _DESCENDING:  # reversed, the rows without a value would come first
+        chosen.sort(key=lambda row: row[sort] is None)
+    return chosen
+
+
 def card(session: Session, commitment_id: str, now: datetime, stale_after_days: int, as_of: datetime | None = None) -> dict[str, Any] | None:
     """Everything about one commitment: terms, status and since when, history, evidence, metric series."""
     commitment = views.commitment(session, commitment_id)
@@ -65,7 +95,16 @@ def card(session: Session, commitment_id: str, now: datetime, stale_after_days: 
         for item in reversed(evidence)
         if item["value"] is not None and not item["dismissed"]
     ]
-    return {**commitment, **(row or {}), "deadline": commitment["deadline"].isoformat(), "history": history, "evidence": evidence, "metric_series": series}
+    times = {key: commitment[key].isoformat() if commitment[key] else None for key in ("status_since", "created_at")}
+    return {
+        **commitment,
+        **(row or {}),
+        **times,
+        "deadline": commitment["deadline"].isoformat(),
+        "history": history,
+        "evidence": evidence,
+        "metric_series": series,
+    }
 
 
 def _derive(session: Session, commitment: dict, evidence, moment: datetime):

@@ -1,19 +1,87 @@
-"""`tracker serve`: the status table, commitment pages, feed health and a JSON API over HTTP."""
+"""`tracker serve`: the status table, commitment pages, feed health and a JSON API over HTTP.
+
+Pages are rendered on the server and need no JavaScript; nothing is loaded from
+another host (no CDN, no web fonts), so the page works offline. FastAPI's own
+/docs and /redoc pages load their scripts from a CDN, so they are off; the OpenAPI
+description is at /openapi.json.
+"""
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
+from typing import Callable
+from urllib.parse import urlencode
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+TOKEN_COOKIE = "tracker_token"
+# Slack signs its own requests (tracker/web_slack.py); it cannot send our token.
+_OPEN_PATHS = ("/slack/", "/static/", "/healthz")
 
 
-def create_app(config_path: Path, *, access_token: str | None = None, signing_secret: str | None = None) -> FastAPI:
-    from tracker.cli import App
+def create_app(config_path: Path, *, access_token: str | None = None, signing_secret: str | None = None, clock: Callable | None = None) -> FastAPI:
+    from tracker.cli import App, utc_now
+    from tracker.web_api import router as api_router
+    from tracker.web_data import ReviewData
+    from tracker.web_pages import router as page_router
+    from tracker.web_pages import render_error
     from tracker.web_slack import router as slack_router
 
-    web = FastAPI(title="tracker", summary="Clean-energy and climate commitments, their status and evidence")
-    web.state.tracker = App(config_path)
-    web.state.access_token = access_token
+    web = FastAPI(
+        title="tracker",
+        summary="Clean-energy and climate commitments: status, evidence and feed health",
+        docs_url=None,
+        redoc_url=None,
+    )
+    tracker_app = App(config_path)
+    web.state.tracker = tracker_app
+    web.state.data = ReviewData(tracker_app, clock or utc_now)
     web.state.slack_signing_secret = signing_secret
+    web.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    web.include_router(page_router)
+    web.include_router(api_router)
     web.include_router(slack_router)
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @web.exception_handler(RequestValidationError)
+    async def explain_bad_request(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'][1:])}: {item['msg']}" for item in error.errors())
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": error.errors()}, status_code=422)
+        return render_error(request, 400, f"Bad request: {problems}")
+
+    if access_token:
+        _require_token(web, access_token)
     return web
+
+
+def _require_token(web: FastAPI, token: str) -> None:
+    """Every page and API call needs the token: `Authorization: Bearer …`, or once `?token=…`
+    in a browser, which sets a cookie and drops the token from the address bar."""
+
+    @web.middleware("http")
+    async def check_token(request: Request, call_next):
+        if request.url.path.startswith(_OPEN_PATHS):
+            return await call_next(request)
+        given = request.query_params.get("token")
+        if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+            rest = urlencode([(key, value) for key, value in request.query_params.multi_items() if key != "token"])
+            response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), status_code=303)
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+            return response
+        header = request.headers.get("authorization", "")
+        presented = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
+        if hmac.compare_digest(presented.encode(), token.encode()):
+            return await call_next(request)
+        return PlainTextResponse(
+            "This tracker needs its access token: send `Authorization: Bearer <token>`, or open any page once with ?token=<token>.",
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
