@@ -60,6 +60,24 @@ def due_feeds(session: Session, now: datetime) -> list[FeedRow]:
     )
 
 
+def claim_due_feeds(session: Session, now: datetime, limit: int, *, all_active: bool = False) -> list[FeedRow]:
+    """Due feeds (or every active one), locked until the caller commits.
+
+    On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED: instances claiming at
+    the same moment get disjoint sets, and once the caller has moved each row's
+    `next_check_at` forward (its lease) and committed, no instance sees it due
+    again before that time. SQLite has one instance (storage.instance) and ignores
+    the lock clause.
+    """
+    query = select(FeedRow).where(FeedRow.active == True)  # noqa: E712
+    if not all_active:
+        query = query.where(FeedRow.disabled_reason == None).where(  # noqa: E711
+            or_(FeedRow.next_check_at == None, FeedRow.next_check_at <= now)  # noqa: E711
+        )
+    query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit).with_for_update(skip_locked=True)
+    return list(session.exec(query))
+
+
 def feed_interval(session: Session, feed_id: int) -> timedelta:
     return timedelta(seconds=session.get(FeedRow, feed_id).interval_seconds)
 

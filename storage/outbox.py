@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, or_, update
+from sqlalchemy import and_, case, exists, or_, text, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.sql import dialect_insert as _insert
@@ -35,17 +36,31 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 100, lease: t
     A claim is a lease: a row left in `sending` by a process that died is claimable
     again once the lease has expired, and is then marked in doubt, since the
     message may have gone out before the process died.
+
+    One commitment's deliveries go out one at a time, whichever instance sends them:
+    a delivery is not claimed while another of its commitment is being sent, so two
+    instances never open two threads for it or post its alerts out of order. On
+    PostgreSQL an advisory lock per commitment makes that check and the claim one step.
     """
     due = or_(
         and_(col(DeliveryRow.state).in_(["pending", "failed"]), DeliveryRow.next_attempt_at <= now),
         and_(DeliveryRow.state == "sending", DeliveryRow.next_attempt_at <= now),
     )
-    candidates = session.exec(select(DeliveryRow.id).where(due).order_by(DeliveryRow.id).limit(limit)).all()
+    sibling = aliased(DeliveryRow)
+    sibling_in_flight = exists().where(
+        sibling.commitment_id == DeliveryRow.commitment_id,
+        sibling.id != DeliveryRow.id,
+        sibling.state == "sending",
+        sibling.next_attempt_at > now,
+    )
+    candidates = session.exec(select(DeliveryRow.id, DeliveryRow.commitment_id).where(due).order_by(DeliveryRow.id).limit(limit * 20)).all()
     claimed = []
-    for delivery_id in candidates:
+    for delivery_id, commitment_id in candidates:
+        if commitment_id is not None and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"delivery:{commitment_id}"})
         result = session.execute(
             update(DeliveryRow)
-            .where(DeliveryRow.id == delivery_id, due)
+            .where(DeliveryRow.id == delivery_id, due, ~sibling_in_flight)
             .values(
                 state="sending",
                 next_attempt_at=now + lease,
@@ -53,9 +68,11 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 100, lease: t
                 in_doubt=case((DeliveryRow.state == "sending", True), else_=DeliveryRow.in_doubt),
             )
         )
+        session.commit()  # releases the advisory lock; the claim is visible to every instance
         if result.rowcount == 1:
             claimed.append(delivery_id)
-    session.commit()
+            if len(claimed) == limit:
+                break
     return [session.get(DeliveryRow, delivery_id) for delivery_id in claimed]
 
 

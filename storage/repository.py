@@ -104,8 +104,18 @@ def overrides_for(session: Session, commitment_id: str) -> list[Override]:
     return [Override(Status(row.new_status), row.changed_at, row.changed_by, row.note) for row in rows]
 
 
-def commitment(session: Session, commitment_id: str) -> CommitmentRow | None:
-    return session.get(CommitmentRow, commitment_id)
+def commitment(session: Session, commitment_id: str, *, lock: bool = False) -> CommitmentRow | None:
+    """The commitment's row; with `lock`, held until the transaction ends (PostgreSQL).
+
+    Several instances may recompute one commitment at once (evidence from two feeds,
+    the deadline job): the lock makes each see the other's change before deciding its
+    own, so a transition is recorded once. FOR NO KEY UPDATE, so evidence rows that
+    merely reference the commitment are not blocked. Callers locking several take
+    them in id order, so two transactions never wait on each other.
+    """
+    if not lock:
+        return session.get(CommitmentRow, commitment_id)
+    return session.get(CommitmentRow, commitment_id, with_for_update={"key_share": True}, populate_existing=True)
 
 
 def dismiss_evidence(session: Session, entry_id: int, commitment_id: str | None, note: str, now: datetime) -> list[str]:

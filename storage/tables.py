@@ -207,4 +207,18 @@ class ThreadRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
-ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow, ThreadRow)
+class JobRunRow(SQLModel, table=True):
+    """A calendar job's run, one row per job and scheduled time: with several instances
+    on one database, the first to insert the row runs the job; the others skip it.
+    A run that never finished (its instance died) can be taken over after a lease."""
+
+    __tablename__ = "job_run"
+
+    name: str = Field(primary_key=True)
+    scheduled_for: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    finished_at: Optional[datetime] = _utc_column()
+    instance: str
+
+
+ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow, ThreadRow, JobRunRow)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def recompute_status(session: Session, commitment_id: str, now: datetime, note: str | None = None) -> tuple[StatusChange, int] | None:
     """Derive the commitment's status from its whole record; record the change if there is one."""
-    row = repository.commitment(session, commitment_id)
+    row = repository.commitment(session, commitment_id, lock=True)
     derived = derive_status(
         repository.evidence_for_status(session, commitment_id),
         row.deadline,
@@ -49,7 +49,7 @@ def set_status(tick: Tick, commitment_id: str, status: Status, note: str, by: st
     """A person's decision, recorded in history and alerted like any change."""
     now = tick.clock()
     with Session(tick.engine) as session:
-        row = repository.commitment(session, commitment_id)
+        row = repository.commitment(session, commitment_id, lock=True)
         if Status(row.status) == status:
             return None
         change = StatusChange(commitment_id, Status(row.status), status, now, "person", note=note, changed_by=by)
@@ -65,7 +65,7 @@ def dismiss_evidence(tick: Tick, entry_id: int, commitment_id: str | None, note:
     changes = []
     with Session(tick.engine) as session:
         touched = repository.dismiss_evidence(session, entry_id, commitment_id, note, now)
-        for touched_id in touched:
+        for touched_id in sorted(set(touched)):
             result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}")
             if result:
                 change, change_id = result

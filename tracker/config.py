@@ -82,6 +82,7 @@ class ScheduleSettings(_Section):
     interval: Duration = 1800.0
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     tick: Duration = 60.0
+    lease: Duration = 300.0
 
 
 class FetchSettings(_Section):
@@ -156,6 +157,13 @@ class Settings(_Section):
     def _rules_paths_given(self) -> "Settings":
         if not self.rules.paths:
             raise ValueError("rules.paths must name at least one folder")
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_fetch(self) -> "Settings":
+        # A lease shorter than a fetch would let a second instance take a feed the first is still reading.
+        if self.schedule.lease <= self.fetch.deadline:
+            raise ValueError(f"schedule.lease ({self.schedule.lease:g}s) must be longer than fetch.deadline ({self.fetch.deadline:g}s)")
         return self
 
     @property

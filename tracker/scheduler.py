@@ -11,11 +11,12 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger("tracker")
 
@@ -41,6 +42,39 @@ class DailyJob:
     cron: dict
     at_start: bool = False
 
+    def last_slot(self, now: datetime) -> datetime | None:
+        """The latest scheduled time at or before `now` (within a week): the run that is owed."""
+        trigger = CronTrigger(timezone=timezone.utc, **self.cron)
+        slot, candidate = None, trigger.get_next_fire_time(None, now - timedelta(days=8))
+        while candidate is not None and candidate <= now:
+            slot, candidate = candidate, trigger.get_next_fire_time(candidate, candidate + timedelta(seconds=1))
+        return slot
+
+
+class JobGate:
+    """Lets one instance run each scheduled slot of a calendar job (several may share a database)."""
+
+    def claim(self, name: str, slot: datetime) -> bool:
+        return True
+
+    def finish(self, name: str, slot: datetime) -> None:
+        return None
+
+
+def run_once(daily: DailyJob, tick: object, gate: JobGate, now: datetime) -> bool:
+    """Run the job's owed slot unless another instance has (or is running) it; True if it ran here."""
+    slot = daily.last_slot(now)
+    if slot is None or not gate.claim(daily.name, slot):
+        log.debug("%s for %s: already run (or running) elsewhere", daily.name, slot)
+        return False
+    try:
+        daily.run(tick)
+    except Exception:  # a failed run is not finished: its lease lets another instance retry it
+        log.exception("%s job failed", daily.name)
+        return False
+    gate.finish(daily.name, slot)
+    return True
+
 
 def run_forever(
     build_tick: Callable[[], object],
@@ -48,6 +82,7 @@ def run_forever(
     tick_seconds: float,
     reload_errors: tuple[type[BaseException], ...] = (),
     daily_jobs: Sequence[DailyJob] = (),
+    job_gate: JobGate | None = None,
 ) -> None:
     """Run ticks every `tick_seconds` until SIGINT/SIGTERM; the running tick finishes first.
 
@@ -84,10 +119,7 @@ def run_forever(
     for daily in daily_jobs:
 
         def run_daily(daily: DailyJob = daily) -> None:
-            try:
-                daily.run(state["tick"])
-            except Exception:
-                log.exception("%s job failed", daily.name)
+            run_once(daily, state["tick"], job_gate or JobGate(), datetime.now(timezone.utc))
 
         scheduler.add_job(run_daily, "cron", id=daily.name, misfire_grace_time=3600, **daily.cron)
         if daily.at_start:  # a bot that was down at the daily hour catches up

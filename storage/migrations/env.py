@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from storage.tables import UTCDateTime
 
 config = context.config
+MIGRATION_LOCK_KEY = 0x7472_6163_6B65_72  # "tracker"
 target_metadata = SQLModel.metadata
 
 
@@ -26,6 +28,9 @@ def run_migrations_online() -> None:
 
         engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several instances starting at once: one migrates, the others wait, then find nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -1,0 +1,165 @@
+"""What lets several instances share one database: claims, locks and leases, each on its own.
+
+The whole-process version (three `tracker run` on PostgreSQL) is in test_instances.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import Session, select
+
+from storage import feeds as feed_store
+from storage.engine import make_engine
+from storage.instance import SecondInstanceError, single_instance
+from storage.jobs import claim_job_run, finish_job_run
+from storage.migrate import upgrade
+from storage.outbox import claim_deliveries, enqueue_delivery
+from storage.tables import CommitmentRow, StatusChangeRow
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine(postgres_database):
+    engine = make_engine(postgres_database)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def add_feeds(engine, count: int) -> None:
+    with Session(engine) as session:
+        feed_store.sync_feeds(session, [(f"feed-{n}", f"http://127.0.0.1/{n}.xml", 1800.0) for n in range(count)], NOW)
+        session.commit()
+
+
+def add_commitment(session: Session, commitment_id: str) -> None:
+    session.add(CommitmentRow(id=commitment_id, title=commitment_id, actor="a", category="c", target="t", deadline=NOW.date(), created_at=NOW, updated_at=NOW, status="pending"))
+    session.commit()
+
+
+def test_concurrent_claims_on_postgres_get_disjoint_feeds(postgres_engine):
+    add_feeds(postgres_engine, 60)
+    first, second = Session(postgres_engine), Session(postgres_engine)
+    try:
+        mine = feed_store.claim_due_feeds(first, NOW, limit=40)  # held: first has not committed yet
+        theirs = feed_store.claim_due_feeds(second, NOW, limit=40)
+        assert len(mine) == 40 and len(theirs) == 20
+        assert not {row.id for row in mine} & {row.id for row in theirs}
+        for row in mine:
+            row.next_check_at = NOW + timedelta(minutes=5)
+            first.add(row)
+        first.commit()
+        second.rollback()  # the second instance died before committing: its feeds are due again
+        again = feed_store.claim_due_feeds(second, NOW, limit=100)
+        assert {row.id for row in again} == {row.id for row in theirs}
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_claimed_feed_is_due_again_when_its_lease_runs_out(engine):
+    add_feeds(engine, 3)
+    with Session(engine) as session:
+        for row in feed_store.claim_due_feeds(session, NOW, limit=10):
+            row.next_check_at = NOW + timedelta(minutes=5)  # the lease; a finished fetch sets the real next check
+            session.add(row)
+        session.commit()
+        assert feed_store.claim_due_feeds(session, NOW + timedelta(minutes=4), limit=10) == []
+        assert len(feed_store.claim_due_feeds(session, NOW + timedelta(minutes=5), limit=10)) == 3
+
+
+def test_one_commitments_deliveries_are_never_sent_by_two_instances_at_once(engine):
+    with Session(engine) as session:
+        add_commitment(session, "c1")
+        add_commitment(session, "c2")
+        for key, commitment in (("a", "c1"), ("b", "c1"), ("c", "c2")):
+            enqueue_delivery(session, key, "evidence", "#x", {"kind": "evidence"}, commitment, NOW)
+        session.commit()
+    with Session(engine) as first, Session(engine) as second:
+        [taken] = claim_deliveries(first, NOW, limit=1)
+        [other] = claim_deliveries(second, NOW, limit=1)
+        assert (taken.dedupe_key, other.dedupe_key) == ("a", "c")  # b waits: a of the same commitment is in flight
+        assert claim_deliveries(second, NOW, limit=1) == []
+        # a's sender died: once its lease is over, a is taken again (in doubt), still before b.
+        later = NOW + timedelta(minutes=6)
+        [retaken] = claim_deliveries(second, later, limit=1)
+        assert retaken.dedupe_key == "a" and retaken.in_doubt
+
+
+def test_a_calendar_job_runs_once_per_slot_and_a_dead_run_is_taken_over(engine):
+    slot = NOW.replace(hour=6)
+    lease = timedelta(minutes=5)
+    with Session(engine) as first, Session(engine) as second:
+        assert claim_job_run(first, "deadlines", slot, "host-a", NOW, lease)
+        assert not claim_job_run(second, "deadlines", slot, "host-b", NOW, lease)
+        assert not claim_job_run(second, "deadlines", slot, "host-b", NOW + timedelta(minutes=4), lease)
+        # host-a died mid-run: after the lease, host-b runs it.
+        assert claim_job_run(second, "deadlines", slot, "host-b", NOW + timedelta(minutes=6), lease)
+        finish_job_run(second, "deadlines", slot, NOW + timedelta(minutes=7))
+        assert not claim_job_run(first, "deadlines", slot, "host-a", NOW + timedelta(hours=2), lease)  # done is done
+        assert claim_job_run(first, "deadlines", slot + timedelta(days=1), "host-a", NOW + timedelta(days=1), lease)
+
+
+def test_two_instances_recomputing_one_commitment_record_the_change_once(postgres_engine):
+    """Evidence from two feeds, processed by two instances at the same moment, moves the status once."""
+    from storage import repository
+    from tracker.commitments import recompute_status
+    from tracker.model import Match, SignalKind
+
+    with Session(postgres_engine) as session:
+        add_commitment(session, "c1")
+    barrier = threading.Barrier(2)
+    results = []
+
+    def instance(number: int) -> None:
+        from storage.entries import record_new_entries
+        from tracker.model import Entry
+
+        with Session(postgres_engine) as session:
+            feed = feed_store.ensure_file_feed(session, f"file-{number}", f"/tmp/{number}.xml", NOW)
+            [(entry_id, entry)] = record_new_entries(session, feed.id, [Entry(key=f"k{number}", title=f"t{number}", url=f"https://site{number}.example/a", published_at=NOW)], NOW)
+            repository.record_evidence(session, entry_id, Match("c1", f"k{number}", (), SignalKind.DELAY, quote=f"q{number}"), NOW, NOW)
+            barrier.wait()
+            results.append(recompute_status(session, "c1", NOW))
+            session.commit()
+
+    threads = [threading.Thread(target=instance, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Session(postgres_engine) as session:
+        changes = session.exec(select(StatusChangeRow).where(StatusChangeRow.commitment_id == "c1")).all()
+    assert len(changes) == 1 and changes[0].new_status == "delayed"
+    assert sorted(result is None for result in results) == [False, True]
+
+
+def test_a_second_instance_on_one_sqlite_file_is_refused(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    with single_instance(engine, "run"):
+        with pytest.raises(SecondInstanceError, match=r"tracker run. \(pid \d+\) is already polling the SQLite database .*PostgreSQL"):
+            with single_instance(engine, "poll"):
+                pass
+    with single_instance(engine, "poll"):  # released when the first stopped
+        pass
+
+
+def test_postgres_needs_no_instance_lock(postgres_engine):
+    with single_instance(postgres_engine, "run"), single_instance(postgres_engine, "run"):
+        pass
