@@ -58,6 +58,24 @@ def test_environment_variables_override_the_database_and_slack_urls(tmp_path):
     assert settings.slack.api_url == "http://127.0.0.1:9/api/"
 
 
+def test_the_database_url_can_come_from_a_file_and_a_missing_file_is_named(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    secret_file = tmp_path / "db-url"
+    secret_file.write_text("postgresql+psycopg://tracker:pw@db/t\n", encoding="utf-8")
+    settings = load_settings(config, environ={"TRACKER_DATABASE_URL_FILE": str(secret_file)})
+    assert settings.database.url == "postgresql+psycopg://tracker:pw@db/t"
+    with pytest.raises(ConfigError, match="TRACKER_DATABASE_URL_FILE: cannot read"):
+        load_settings(config, environ={"TRACKER_DATABASE_URL_FILE": str(tmp_path / "absent")})
+
+
+def test_a_lease_shorter_than_a_fetch_is_refused(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[schedule]\nlease = "30s"\n[fetch]\ndeadline = "60s"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"schedule.lease \(30s\) must be longer than fetch.deadline \(60s\)"):
+        load_settings(config, environ={})
+
+
 @pytest.mark.parametrize("text, seconds", [("30s", 30), ("30m", 1800), ("2h", 7200), ("1d", 86400), (90, 90), ("1.5h", 5400)])
 def test_durations_read_as_people_write_them(text, seconds):
     assert parse_duration(text) == seconds

@@ -223,8 +223,21 @@ def _dotted_key(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def _database_url_from_environ(environ: dict[str, str]) -> str | None:
+    """$TRACKER_DATABASE_URL, or the file $TRACKER_DATABASE_URL_FILE names: a URL may hold a password."""
+    if environ.get(DATABASE_URL_ENV):
+        return environ[DATABASE_URL_ENV]
+    path = environ.get(f"{DATABASE_URL_ENV}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"{DATABASE_URL_ENV}_FILE: cannot read {path}: {error.strerror}") from None
+
+
 def _resolve(settings: Settings, base: Path, environ: dict[str, str]) -> Settings:
-    database_url = environ.get(DATABASE_URL_ENV) or settings.database.url
+    database_url = _database_url_from_environ(environ) or settings.database.url
     api_url = environ.get(SLACK_API_URL_ENV) or settings.slack.api_url
     return settings.model_copy(
         update={
