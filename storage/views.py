@@ -181,3 +181,53 @@ def last_digest_at(session: Session) -> datetime | None:
     from storage.tables import DeliveryRow
 
     return session.exec(select(func.max(DeliveryRow.created_at)).where(DeliveryRow.kind == "digest")).one()
+
+
+def status_history(session: Session) -> list[dict[str, Any]]:
+    """Every status change of every commitment, by commitment then oldest first, with the
+    evidence behind it (title, link, feed, published, quoted passage): the export's rows."""
+    from storage.tables import StatusChangeRow
+
+    query = (
+        select(StatusChangeRow, CommitmentRow.title, EvidenceRow, EntryRow.title, EntryRow.url, FeedRow.name)
+        .join(CommitmentRow, CommitmentRow.id == StatusChangeRow.commitment_id)
+        .outerjoin(EvidenceRow, EvidenceRow.id == StatusChangeRow.evidence_id)
+        .outerjoin(EntryRow, EntryRow.id == EvidenceRow.entry_id)
+        .outerjoin(FeedRow, FeedRow.id == EntryRow.feed_id)
+        .order_by(StatusChangeRow.commitment_id, StatusChangeRow.changed_at, StatusChangeRow.id)
+    )
+    return [
+        {
+            "commitment_id": change.commitment_id,
+            "commitment_title": commitment_title,
+            "changed_at": change.changed_at.isoformat(),
+            "old_status": change.old_status,
+            "new_status": change.new_status,
+            "cause": change.cause,
+            "changed_by": change.changed_by,
+            "note": change.note,
+            "revised_target_year": change.revised_target_year,
+            "evidence_title": title,
+            "evidence_url": url,
+            "evidence_feed": feed,
+            "evidence_published": _iso(evidence.published_at) if evidence else None,
+            "evidence_signal": evidence.signal if evidence else None,
+            "evidence_quote": evidence.quote if evidence else None,
+        }
+        for change, commitment_title, evidence, title, url, feed in session.exec(query)
+    ]
+
+
+def count_entries(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(EntryRow)).one()
+
+
+def first_seen(session: Session, entry_ids: list[int]) -> dict[int, datetime]:
+    """When the bot first stored each entry: the stand-in for a missing publication date."""
+    from sqlmodel import col
+
+    found: dict[int, datetime] = {}
+    for start in range(0, len(entry_ids), 500):
+        chunk = entry_ids[start : start + 500]
+        found.update(session.exec(select(EntryRow.id, EntryRow.first_seen_at).where(col(EntryRow.id).in_(chunk))).all())
+    return found

@@ -232,9 +232,11 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
     """
     from tracker.commitments import check_deadlines
     from tracker.pipeline import deliver_pending, ingest_files, run_tick
+    from tracker.progress import show_progress
 
     tick = build_tick(app)
-    report = ingest_files(tick, list(files)) if files else run_tick(tick, all_feeds=True)
+    with show_progress("poll", "files" if files else "feeds") as progress:
+        report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
     report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
     deliver_pending(tick, report)
     for note in report.notes:
@@ -325,7 +327,8 @@ from tracker.cli_review import evidence, show, status  # noqa: E402
 from tracker.cli_rules import rules  # noqa: E402
 from tracker.cli_slack import digest, mute, notify, outbox, unmute  # noqa: E402
 from tracker.cli_export import export  # noqa: E402
+from tracker.cli_backfill import backfill  # noqa: E402
 from tracker.cli_web import serve  # noqa: E402
 
-for command in (status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, serve):
+for command in (status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, serve):
     main.add_command(command)

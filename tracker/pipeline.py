@@ -42,6 +42,9 @@ log = logging.getLogger("tracker")
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)")
 
+# Told (done, total) as a long operation advances; how it is shown is the caller's business.
+Progress = Callable[[int, int], None]
+
 
 @dataclass(frozen=True)
 class Tick:
@@ -91,7 +94,7 @@ class TickReport:
         )
 
 
-def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
+def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None = None) -> TickReport:
     """One cycle.
 
     1. Pick the feeds that are due (or all active ones) and set their next check
@@ -100,6 +103,8 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
     3. Per feed, in one transaction: record the fetch, store new entries, match them,
        record evidence, recompute statuses, and write the alerts to the outbox.
     4. Deliver what is in the outbox.
+
+    `progress` hears (feeds done, feeds to do) after each feed.
     """
     report = TickReport()
     now = tick.clock()
@@ -114,20 +119,23 @@ def run_tick(tick: Tick, *, all_feeds: bool = False) -> TickReport:
         session.commit()
     # In batches: bodies are held until stored, so memory follows the batch, not the feed count.
     batch = max(32, 4 * tick.fetch_policy.concurrency)
+    _tell(progress, 0, len(sources))
     for start in range(0, len(sources), batch):
         results = fetch_feeds(sources[start : start + batch], tick.fetch_policy)
         parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
         for result, parsed in zip(results, parsed_documents):
             report.feeds_checked += 1
             process_fetch(tick, result, report, parsed)
+            _tell(progress, report.feeds_checked, len(sources))
     deliver_pending(tick, report)
     log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
 
 
-def ingest_files(tick: Tick, paths: Sequence[Path]) -> TickReport:
+def ingest_files(tick: Tick, paths: Sequence[Path], progress: Progress | None = None) -> TickReport:
     """Treat saved feed files as fetched documents (replays, archives, trying rules)."""
     report = TickReport()
+    _tell(progress, 0, len(paths))
     for path in paths:
         with Session(tick.engine) as session:
             source = feed_store.ensure_file_feed(session, f"file:{path.name}", path.resolve().as_uri(), tick.clock())
@@ -136,9 +144,15 @@ def ingest_files(tick: Tick, paths: Sequence[Path]) -> TickReport:
         report.feeds_checked += 1
         result = FetchResult(feed=source, status=200, body=body, body_hash=body_hash(body), headers={}, final_url=source.url)
         process_fetch(tick, result, report)
+        _tell(progress, report.feeds_checked, len(paths))
     deliver_pending(tick, report)
     log.info("ingest %s", report.summary())
     return report
+
+
+def _tell(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
 
 
 def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None = None) -> None:

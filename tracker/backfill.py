@@ -1,0 +1,141 @@
+"""Backfill: match the entries already stored against rules added or changed since.
+
+A tick matches only the entries that are new to it, so a rule written today would
+never see last month's news. The backfill runs the rules over every stored entry and
+records what a tick would have recorded had the rule existed then.
+
+How it is reported: evidence found in old entries gets no alert of its own (a new rule
+over a year of stored news would flood Slack with old articles). A commitment whose
+status moves because of it gets the usual status-change alert, through the outbox,
+naming the article the new status rests on, with the history note "backfill: N stored
+entries newly matched". The caller prints what was recorded per commitment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage import outbox, repository, views
+from tracker.commitments import recompute_status
+from tracker.matching import RuleMatcher
+from tracker.model import Alert, Match, StatusChange, alert_to_payload
+from tracker.pipeline import Progress, Tick
+
+
+@dataclass(frozen=True)
+class Found:
+    """A stored entry a rule matches: what evidence and an alert need, not the entry's text."""
+
+    entry_id: int
+    entry_key: str
+    title: str
+    url: str | None
+    published_at: datetime | None
+    feed: str
+    match: Match
+
+
+@dataclass
+class BackfillReport:
+    entries_scanned: int = 0
+    matches: int = 0
+    new_evidence: dict[str, int] = field(default_factory=dict)
+    changes: list[StatusChange] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"entries_scanned={self.entries_scanned} matches={self.matches} "
+            f"new_evidence={sum(self.new_evidence.values())} status_changes={len(self.changes)}"
+        )
+
+
+def backfill(tick: Tick, rule_ids: Sequence[str] = (), progress: Progress | None = None) -> BackfillReport:
+    """Match stored entries against the rules (those named, or all) and record what is new.
+
+    1. Scan every stored entry with the rules, reading only; `progress` hears
+       (entries scanned, entries stored).
+    2. In one short transaction: record the matches that are not evidence yet (the
+       evidence table's unique key skips the rest, so a second run adds nothing),
+       recompute the status of each commitment that gained evidence, and write the
+       status-change alerts to the outbox.
+    Delivering them is the caller's step (`deliver_pending`), as after a tick.
+    """
+    rules = [tick.rules[rule_id] for rule_id in rule_ids] if rule_ids else list(tick.rules.values())
+    report = BackfillReport()
+    found = scan_entries(tick.engine, RuleMatcher(rules), report, progress)
+    with Session(tick.engine) as session:
+        record_found(tick, session, found, tick.clock(), report)
+        session.commit()
+    return report
+
+
+def scan_entries(engine: Engine, matcher: RuleMatcher, report: BackfillReport, progress: Progress | None = None) -> list[Found]:
+    found: list[Found] = []
+    with Session(engine) as session:
+        total = views.count_entries(session)
+        if progress:
+            progress(0, total)
+        for entry_id, _published, feed, entry in views.iter_entries(session):
+            report.entries_scanned += 1
+            for match in matcher.match(entry):
+                found.append(Found(entry_id, entry.key, entry.title, entry.url, entry.published_at, feed, match))
+            if progress:
+                # The running bot may store entries while we scan: never report more done than to do.
+                progress(report.entries_scanned, max(total, report.entries_scanned))
+    report.matches = len(found)
+    return found
+
+
+def record_found(tick: Tick, session: Session, found: Sequence[Found], now: datetime, report: BackfillReport) -> None:
+    # An undated entry's evidence is dated when the bot first stored it, as a tick would have.
+    first_seen = views.first_seen(session, [item.entry_id for item in found if item.published_at is None])
+    recorded: dict[str, list[Found]] = {}
+    for item in found:
+        published = item.published_at or first_seen.get(item.entry_id, now)
+        if repository.record_evidence(session, item.entry_id, item.match, published, now) is not None:
+            recorded.setdefault(item.match.rule_id, []).append(item)
+    for rule_id, items in recorded.items():
+        report.new_evidence[rule_id] = len(items)
+        noun = "entry" if len(items) == 1 else "entries"
+        result = recompute_status(session, rule_id, now, note=f"backfill: {len(items)} stored {noun} newly matched")
+        if result is not None:
+            change, change_id = result
+            report.changes.append(change)
+            _enqueue_change(tick, session, change, change_id, _basis(items, change), now)
+
+
+def _basis(items: list[Found], change: StatusChange) -> Found:
+    """The backfilled entry the new status rests on, else the newest one found."""
+    by_key = {item.entry_key: item for item in items}
+    if change.evidence_keys and change.evidence_keys[0] in by_key:
+        return by_key[change.evidence_keys[0]]
+    return max(items, key=lambda item: (item.published_at is not None, item.published_at or datetime.min))
+
+
+def _enqueue_change(tick: Tick, session: Session, change: StatusChange, change_id: int, basis: Found, now: datetime) -> None:
+    rule = tick.rules[change.commitment_id]
+    alert = Alert(
+        kind="status_change",
+        commitment_id=rule.id,
+        commitment_title=rule.title,
+        channel=tick.channel_for(rule.channel, rule.category),
+        old_status=change.old.value,
+        new_status=change.new.value,
+        deadline=rule.deadline,
+        target=rule.target,
+        entry_title=basis.title,
+        entry_url=basis.url,
+        feed_name=basis.feed,
+        published_at=basis.published_at,
+        matched_terms=basis.match.matched_terms,
+        signal=basis.match.signal.value,
+        source_document=rule.source.document,
+        text=change.note,
+        entry_id=basis.entry_id,
+    )
+    outbox.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), rule.id, now)
