@@ -41,26 +41,25 @@ def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: d
             session.add(row)
 
 
-def active_feeds(session: Session) -> list[FeedRow]:
-    return list(session.exec(select(FeedRow).where(FeedRow.active == True).order_by(FeedRow.id)))  # noqa: E712
-
-
 def all_feeds(session: Session) -> list[FeedRow]:
     return list(session.exec(select(FeedRow).order_by(FeedRow.name)))
 
 
-def due_feeds(session: Session, now: datetime) -> list[FeedRow]:
-    return list(
-        session.exec(
-            select(FeedRow)
-            .where(FeedRow.active == True, FeedRow.disabled_reason == None)  # noqa: E711,E712
-            .where(or_(FeedRow.next_check_at == None, FeedRow.next_check_at <= now))  # noqa: E711
-            .order_by(FeedRow.next_check_at)
-        )
-    )
+def _is_due(now: datetime):
+    """Due: its next check has come, or it was last polled after `now`: the clock went
+    back, and a next check computed from the later time would stall the feed."""
+    return or_(FeedRow.next_check_at == None, FeedRow.next_check_at <= now, FeedRow.last_polled_at > now + CLOCK_SLACK)  # noqa: E711
 
 
-def claim_due_feeds(session: Session, now: datetime, limit: int, *, all_active: bool = False) -> list[FeedRow]:
+CLOCK_SLACK = timedelta(minutes=1)
+
+
+def count_due_feeds(session: Session, now: datetime) -> int:
+    query = select(func.count()).select_from(FeedRow).where(FeedRow.active == True, FeedRow.disabled_reason == None)  # noqa: E711,E712
+    return session.exec(query.where(_is_due(now))).one()
+
+
+def claim_due_feeds(session: Session, now: datetime, limit: int | None, *, all_active: bool = False) -> list[FeedRow]:
     """Due feeds (or every active one), locked until the caller commits.
 
     On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED: instances claiming at
@@ -71,9 +70,7 @@ def claim_due_feeds(session: Session, now: datetime, limit: int, *, all_active: 
     """
     query = select(FeedRow).where(FeedRow.active == True)  # noqa: E712
     if not all_active:
-        query = query.where(FeedRow.disabled_reason == None).where(  # noqa: E711
-            or_(FeedRow.next_check_at == None, FeedRow.next_check_at <= now)  # noqa: E711
-        )
+        query = query.where(FeedRow.disabled_reason == None).where(_is_due(now))  # noqa: E711
     query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit).with_for_update(skip_locked=True)
     return list(session.exec(query))
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
@@ -207,6 +209,7 @@ def build_tick(app: App, last_good_rules: dict | None = None):
         jitter=settings.schedule.jitter,
         broken_after=settings.fetch.broken_after,
         max_backoff=timedelta(seconds=settings.fetch.max_backoff),
+        lease=timedelta(seconds=settings.schedule.lease),
         ops_channel=(settings.slack.ops_channel or settings.slack.channel) if notifier.name != "console" else None,
         clock=utc_now,
     )
@@ -234,11 +237,13 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
     from tracker.pipeline import deliver_pending, ingest_files, run_tick
     from tracker.progress import show_progress
 
-    tick = build_tick(app)
-    with show_progress("poll", "files" if files else "feeds") as progress:
-        report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
-    report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
-    deliver_pending(tick, report)
+    # Ingesting files polls nothing, so it may run beside a bot; polling feeds may not (on SQLite).
+    with polling_instance(app, "poll") if not files else nullcontext():
+        tick = build_tick(app)
+        with show_progress("poll", "files" if files else "feeds") as progress:
+            report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
+        report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
+        deliver_pending(tick, report)
     for note in report.notes:
         click.echo(note, err=True)
     for error in report.errors:
@@ -273,7 +278,45 @@ def run(app: App) -> None:
 
     settings = app.settings
     jobs = daily_jobs(settings, lambda: current["app"])
-    run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs)
+    gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
+    with polling_instance(app, "run"):
+        run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs, job_gate=gate)
+
+
+@contextmanager
+def polling_instance(app: App, command: str):
+    """One polling process per SQLite file; any number on PostgreSQL."""
+    from storage.instance import SecondInstanceError, single_instance
+
+    try:
+        with single_instance(app.engine, command):
+            yield
+    except SecondInstanceError as error:
+        raise Fatal(str(error)) from None
+
+
+class DatabaseJobGate:
+    """Calendar jobs run once per scheduled time across every instance on the database."""
+
+    def __init__(self, engine, lease: timedelta) -> None:
+        self.engine, self.lease = engine, lease
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+
+    def claim(self, name: str, slot: datetime) -> bool:
+        from sqlmodel import Session
+
+        from storage.jobs import claim_job_run
+
+        with Session(self.engine) as session:
+            return claim_job_run(session, name, slot, self.instance, utc_now(), self.lease)
+
+    def finish(self, name: str, slot: datetime) -> None:
+        from sqlmodel import Session
+
+        from storage.jobs import finish_job_run
+
+        with Session(self.engine) as session:
+            finish_job_run(session, name, slot, utc_now())
 
 
 def daily_jobs(settings: Settings, current_app) -> list:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 def recompute_status(session: Session, commitment_id: str, now: datetime, note: str | None = None) -> tuple[StatusChange, int] | None:
     """Derive the commitment's status from its whole record; record the change if there is one."""
     row = repository.commitment(session, commitment_id, lock=True)
+    # The record's time never runs backwards: after the clock is set back, a deadline
+    # already passed stays passed instead of un-missing the commitment.
+    now = max(now, row.status_since) if row.status_since else now
     derived = derive_status(
         repository.evidence_for_status(session, commitment_id),
         row.deadline,

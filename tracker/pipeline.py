@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from notifiers import Notifier
@@ -61,6 +62,8 @@ class Tick:
     jitter: float = 0.1
     broken_after: int = 3
     max_backoff: timedelta = timedelta(hours=24)
+    # How long a claimed feed is this instance's: after a crash, another takes it then.
+    lease: timedelta = timedelta(minutes=5)
     ops_channel: str | None = None
     category_channels: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
@@ -97,39 +100,73 @@ class TickReport:
 def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None = None) -> TickReport:
     """One cycle.
 
-    1. Pick the feeds that are due (or all active ones) and set their next check
-       before fetching, so a crash mid-cycle cannot make a feed hammered.
-    2. Fetch them concurrently, a batch at a time, parsing on every core.
+    1. Claim a batch of due feeds (or, for a full poll, every active one). Claimed
+       rows are locked so other instances skip them, and each one's next check
+       moves to the end of a lease: a crash mid-cycle neither hammers a feed nor
+       loses it (another instance takes it when the lease ends).
+    2. Fetch the batch concurrently, parsing on every core.
     3. Per feed, in one transaction: record the fetch, store new entries, match them,
        record evidence, recompute statuses, and write the alerts to the outbox.
-    4. Deliver what is in the outbox.
+    4. Claim the next batch while feeds are due: instances sharing a database
+       interleave their batches.
+    5. Deliver what is in the outbox.
 
     `progress` hears (feeds done, feeds to do) after each feed.
     """
     report = TickReport()
+    # In batches: bodies are held until stored, so memory follows the batch, not the feed count.
+    batch = max(32, 4 * tick.fetch_policy.concurrency)
+    everything = claim_feeds(tick, None) if all_feeds else []
+    total = len(everything) if all_feeds else count_due_feeds(tick)
+    _tell(progress, 0, total)
+    while True:
+        if all_feeds:
+            sources, everything = everything[:batch], everything[batch:]
+        else:
+            sources = claim_feeds(tick, batch)
+        if not sources:
+            break
+        results = fetch_feeds(sources, tick.fetch_policy)
+        parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
+        for result, parsed in zip(results, parsed_documents):
+            report.feeds_checked += 1
+            _process_or_report(tick, result, report, parsed)
+            _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
+    deliver_pending(tick, report)
+    log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
+    return report
+
+
+def claim_feeds(tick: Tick, limit: int | None) -> list[FeedSource]:
+    """Claim up to `limit` due feeds (None: every active feed) for this instance, until its lease ends."""
     now = tick.clock()
     with Session(tick.engine) as session:
-        rows = feed_store.active_feeds(session) if all_feeds else feed_store.due_feeds(session, now)
+        rows = feed_store.claim_due_feeds(session, now, limit, all_active=limit is None)
         sources = []
         for row in rows:
-            row.next_check_at = now + _jittered(timedelta(seconds=row.interval_seconds), tick)
+            row.next_check_at = now + min(tick.lease, _jittered(timedelta(seconds=row.interval_seconds), tick))
             session.add(row)
             body_error = row.last_error if row.last_status == "200" else None
             sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error))
         session.commit()
-    # In batches: bodies are held until stored, so memory follows the batch, not the feed count.
-    batch = max(32, 4 * tick.fetch_policy.concurrency)
-    _tell(progress, 0, len(sources))
-    for start in range(0, len(sources), batch):
-        results = fetch_feeds(sources[start : start + batch], tick.fetch_policy)
-        parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
-        for result, parsed in zip(results, parsed_documents):
-            report.feeds_checked += 1
-            process_fetch(tick, result, report, parsed)
-            _tell(progress, report.feeds_checked, len(sources))
-    deliver_pending(tick, report)
-    log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
-    return report
+    return sources
+
+
+def count_due_feeds(tick: Tick) -> int:
+    with Session(tick.engine) as session:
+        return feed_store.count_due_feeds(session, tick.clock())
+
+
+def _process_or_report(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None) -> None:
+    """A database failure (a restart, a lost connection) costs this feed's turn, not the tick:
+    its transaction rolled back, and its lease brings it back."""
+    try:
+        process_fetch(tick, result, report, parsed)
+    except DBAPIError as error:
+        report.failed += 1
+        message = f"feed {result.feed.name}: database error, retried after the lease: {type(error.orig or error).__name__}"
+        report.errors.append(message)
+        log.error("%s", message)
 
 
 def ingest_files(tick: Tick, paths: Sequence[Path], progress: Progress | None = None) -> TickReport:
@@ -262,7 +299,9 @@ def record_matches(
             report.matches += 1
             touched[found.rule_id] = _latest(touched.get(found.rule_id), (found, entry_id, entry), now)
             _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, (entry_id, entry), feed, now)
-    for rule_id, (found, entry_id, entry) in touched.items():
+    # In id order: each recompute locks its commitment, and two instances locking in
+    # the same order never wait on each other.
+    for rule_id, (found, entry_id, entry) in sorted(touched.items()):
         result = recompute_status(session, rule_id, now)
         if result is None:
             continue
