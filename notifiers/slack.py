@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
@@ -111,6 +113,14 @@ class SlackNotifier:
             blocks=render_parent_blocks(alert, self._today()),
         )
 
+    def update_card(self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace a posted card (after a button on it was used); `text` is the fallback as Slack holds it."""
+        self._call("chat_update", channel_id, channel=channel_id, ts=ts, text=truncate(text, FALLBACK_LIMIT), blocks=blocks[:MAX_BLOCKS])
+
+    def tell(self, channel_id: str, user_id: str, text: str) -> None:
+        """A message only `user_id` sees, e.g. why their click changed nothing."""
+        self._call("chat_postEphemeral", channel_id, channel=channel_id, user=user_id, text=truncate(escape_mrkdwn(text), FALLBACK_LIMIT))
+
     def check(self) -> str:
         """Who the token is, for `tracker notify test`; raises DeliveryError if it is not valid."""
         response = self._call("auth_test", "-")
@@ -207,7 +217,50 @@ def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
     if alert.source_document:
         context += f" · source {escape_mrkdwn(alert.source_document)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(context, SECTION_LIMIT)}]})
+    if alert.kind in REVIEWED_KINDS and alert.commitment_id:
+        blocks = blocks[: MAX_BLOCKS - 1] + [render_actions(alert)]
     return blocks[:MAX_BLOCKS]
+
+
+# Alerts about one commitment carry the review buttons; notices and digests do not.
+REVIEWED_KINDS = ("evidence", "status_change", "reminder")
+ACTIONS_BLOCK_ID = "tracker_review"
+
+
+def render_actions(alert: Alert) -> dict[str, Any]:
+    """Confirm, Dismiss as false positive (only with an entry behind the alert), Snooze 7 days.
+
+    Each button's value carries what its action needs, so a click never has to guess
+    which status or entry the reviewer saw. Only our own words go into labels.
+    """
+    status = alert.new_status if alert.kind in ("status_change", "reminder") else None
+    value = json.dumps({"commitment_id": alert.commitment_id, "entry_id": alert.entry_id, "status": status}, separators=(",", ":"))
+    confirm = f"Confirm {status_label(status)}" if status else "Confirm status"
+    buttons = [_button("confirm", confirm, value, style="primary")]
+    if alert.entry_id is not None:
+        dismiss = _button("dismiss", "Dismiss as false positive", value, style="danger")
+        dismiss["confirm"] = {
+            "title": {"type": "plain_text", "text": "Dismiss this evidence?"},
+            "text": {"type": "plain_text", "text": "The entry stops counting for this commitment and its status is recomputed without it."},
+            "confirm": {"type": "plain_text", "text": "Dismiss"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+        }
+        buttons.append(dismiss)
+    buttons.append(_button("snooze", "Snooze 7 days", value))
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
+
+
+def render_reviewed_blocks(blocks: list[dict[str, Any]], what: str, by: str, at: datetime) -> list[dict[str, Any]]:
+    """The clicked card as it was, its buttons replaced by a line saying what was done, by whom, when.
+
+    `blocks` are the card as Slack sent it back; `what` and `by` are escaped like feed text
+    (a display name is chosen by its owner). The time is shown in each reader's own zone.
+    """
+    stamp = f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC>"
+    line = f":ballot_box_with_check: {escape_mrkdwn(what)} by {escape_mrkdwn(by)} · {stamp}"
+    done = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(line, SECTION_LIMIT)}]}
+    kept = [done if block.get("type") == "actions" else block for block in blocks]
+    return kept if done in kept else kept + [done]
 
 
 def render_parent_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
@@ -221,7 +274,16 @@ def render_parent_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
         deadline = f"\n*Deadline:* {alert.deadline.isoformat()} ({days_left(alert.deadline, today)})" if alert.deadline else ""
         blocks.append(_section(f"*Target:* {escape_mrkdwn(alert.target)}{deadline}"))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"rule `{escape_mrkdwn(alert.commitment_id)}` · updates in the thread"}]})
-    return blocks
+    # It replaces the thread's first card and its buttons: keep Confirm and Snooze for the
+    # status it now shows; no Dismiss, as it shows no entry.
+    return blocks + [render_actions(replace(alert, kind="status_change", entry_id=None))]
+
+
+def _button(action_id: str, label: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": label, "emoji": True}, "value": value}
+    if style:
+        button["style"] = style
+    return button
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """A local server that answers like Slack's Web API, for the real slack-sdk to talk to.
 
 It keeps the messages it was sent (with their metadata and threads), answers
-conversations.history / replies / list, chat.update and auth.test, can play a
-script of failures first, and can hold a post's answer back so a test can kill
-the sender between the send and the record.
+conversations.history / replies / list, chat.update, chat.postEphemeral and
+auth.test, can play a script of failures first, and can hold a post's answer
+back so a test can kill the sender between the send and the record.
 """
 
 from __future__ import annotations
@@ -127,6 +127,9 @@ class SlackStub:
                 return {"ok": True, "messages": [self._shown(m, body) for m in found]}
             if method == "conversations.list":
                 return {"ok": True, "channels": [{"id": cid, "name": name} for name, cid in self.channel_ids.items()], "response_metadata": {"next_cursor": ""}}
+            if method == "chat.postEphemeral":
+                self._ts += 1
+                return {"ok": True, "message_ts": f"{self._ts}.000200"}
             if method == "auth.test":
                 return {"ok": True, "user": "tracker-bot", "team": "Policy"}
             return {"ok": False, "error": "unknown_method"}
@@ -140,6 +143,12 @@ class SlackStub:
 
     def posted(self) -> list[dict]:
         return [body for path, body, _headers in self.calls if path.endswith("chat.postMessage")]
+
+    def updates(self) -> list[dict]:
+        return [body for path, body, _headers in self.calls if path.endswith("chat.update")]
+
+    def ephemerals(self) -> list[dict]:
+        return [body for path, body, _headers in self.calls if path.endswith("chat.postEphemeral")]
 
     def delivered_ids(self) -> list[str]:
         return [str((m["metadata"] or {}).get("event_payload", {}).get("delivery_id")) for m in self.messages]

@@ -54,7 +54,7 @@ def status(context: click.Context, fmt: str, as_of: str | None, category, only_s
 def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str | None) -> None:
     """Set a commitment's status by hand; it holds until evidence of a different kind arrives."""
     from tracker.model import STATUS_SORT_KEYS, Status
-    from tracker.commitments import set_status
+    from tracker.commitments import confirm_status, set_status
     from tracker.pipeline import TickReport, deliver_pending
 
     if new_status not in {item.value for item in Status}:
@@ -63,7 +63,8 @@ def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str
     _require_commitment(tick, commitment_id)
     change = set_status(tick, commitment_id, Status(new_status), note, by)
     if change is None:
-        click.echo(f"{commitment_id} is already {new_status}")
+        confirm_status(tick, commitment_id, Status(new_status), note, by)
+        click.echo(f"{commitment_id} is already {new_status}: your decision is recorded and holds until evidence of a different kind arrives")
         return
     deliver_pending(tick, TickReport())
     click.echo(f"{commitment_id}: {change.old.value} → {change.new.value} (set by {by or 'unknown'}: {note})")

@@ -62,6 +62,28 @@ def set_status(tick: Tick, commitment_id: str, status: Status, note: str, by: st
     return change
 
 
+def confirm_status(tick: Tick, commitment_id: str, status: Status, note: str, by: str | None) -> bool:
+    """A person's decision that the status stays as it is.
+
+    Recorded as a history row (old = new) that the status engine replays as an
+    override, so the decision holds, e.g. when the evidence behind it is later
+    dismissed. It moves neither the status nor since when it holds: no alert is due.
+    False when the status is no longer `status`.
+    """
+    now = tick.clock()
+    with Session(tick.engine) as session:
+        row = repository.commitment(session, commitment_id, lock=True)
+        if row is None or Status(row.status) != status:
+            return False
+        since = row.status_since
+        confirmation = StatusChange(commitment_id, status, status, now, "person", note=note, changed_by=by, revised_target_year=row.revised_target_year)
+        repository.record_status_change(session, confirmation)
+        row.status_since = since
+        session.add(row)
+        session.commit()
+    return True
+
+
 def dismiss_evidence(tick: Tick, entry_id: int, commitment_id: str | None, note: str) -> tuple[list[str], list[StatusChange]]:
     """Mark a false positive, keep the record, and recompute the statuses it touched."""
     now = tick.clock()

@@ -38,6 +38,7 @@ def create_app(config_path: Path, *, access_token: str | None = None, signing_se
         redoc_url=None,
     )
     tracker_app = App(config_path)
+    tracker_app.engine  # built (and migrated) now: requests run on several threads at once
     web.state.tracker = tracker_app
     web.state.data = ReviewData(tracker_app, clock or utc_now)
     web.state.slack_signing_secret = signing_secret
