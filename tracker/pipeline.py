@@ -290,30 +290,34 @@ def record_matches(
     tick: Tick, session: Session, feed: FeedSource, new: Sequence[tuple[int, Entry]], now: datetime, report: TickReport
 ) -> None:
     """Match new entries, store evidence, move statuses, and write alerts to the outbox."""
-    touched: dict[str, tuple[Match, int, Entry]] = {}
+    recorded: dict[str, list[tuple[Match, int, Entry]]] = {}
     for entry_id, entry in new:
         for found in tick.matcher.match(entry):
             published = entry.published_at or now
             if repository.record_evidence(session, entry_id, found, published, now) is None:
                 continue
             report.matches += 1
-            touched[found.rule_id] = _latest(touched.get(found.rule_id), (found, entry_id, entry), now)
+            recorded.setdefault(found.rule_id, []).append((found, entry_id, entry))
             _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, (entry_id, entry), feed, now)
     # In id order: each recompute locks its commitment, and two instances locking in
     # the same order never wait on each other.
-    for rule_id, (found, entry_id, entry) in sorted(touched.items()):
+    for rule_id, matches in sorted(recorded.items()):
         result = recompute_status(session, rule_id, now)
         if result is None:
             continue
         change, change_id = result
         report.status_changes += 1
+        found, entry_id, entry = _cause_of(change, matches, now)
         _enqueue(tick, session, "status_change", f"status:{change_id}", found, (entry_id, entry), feed, now, change)
 
 
-def _latest(current: tuple[Match, int, Entry] | None, candidate: tuple[Match, int, Entry], now: datetime) -> tuple[Match, int, Entry]:
-    if current is None:
-        return candidate
-    return max(current, candidate, key=lambda found: found[2].published_at or now)
+def _cause_of(change: StatusChange, matches: list[tuple[Match, int, Entry]], now: datetime) -> tuple[Match, int, Entry]:
+    """The entry the change rests on (its card names it, and its Dismiss button dismisses it);
+    the newest of this batch when the change rests on earlier evidence."""
+    for match in matches:
+        if change.evidence_keys and match[2].key == change.evidence_keys[0]:
+            return match
+    return max(matches, key=lambda match: match[2].published_at or now)
 
 
 def _enqueue(
