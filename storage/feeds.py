@@ -8,6 +8,7 @@ from typing import Sequence
 from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
+from storage.sql import serialize
 from storage.tables import EntryFeedRow, FeedRow
 from tracker.model import FeedSource
 
@@ -18,7 +19,8 @@ def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: d
     A feed whose configured URL changed starts afresh from the new URL; one that left
     the config is deactivated, not deleted, so its entries keep their source.
     """
-    existing = {row.name: row for row in session.exec(select(FeedRow))}
+    serialize(session, "sync_feeds")
+    existing = {row.name: row for row in session.exec(select(FeedRow).order_by(FeedRow.id))}
     configured = set()
     for name, url, interval in feeds:
         configured.add(name)

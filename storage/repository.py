@@ -8,14 +8,19 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from storage.sql import dialect_insert as _insert
+from storage.sql import dialect_insert as _insert, serialize
 from storage.tables import CommitmentRow, EntryRow, EvidenceRow, FeedRow, StatusChangeRow
 from tracker.model import Evidence, Match, Override, SignalKind, Status, StatusChange
 
 
 def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_missing: bool = True) -> None:
-    """Upsert a commitment per rule; a rule that disappeared leaves its history inactive."""
-    existing = {row.id: row for row in session.exec(select(CommitmentRow))}
+    """Upsert a commitment per rule; a rule that disappeared leaves its history inactive.
+
+    Rows are written only when a rule changed: every instance and `tracker serve`
+    sync on start, and a no-op sync must not lock every commitment.
+    """
+    serialize(session, "sync_commitments")
+    existing = {row.id: row for row in session.exec(select(CommitmentRow).order_by(CommitmentRow.id))}
     seen = set()
     for rule in rules:
         seen.add(rule.id)
@@ -27,8 +32,9 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
         row.metric = rule.metric.model_dump() if rule.metric else None
         row.source_document, row.source_quote = rule.source.document, rule.source.quote
         row.active = True
-        row.updated_at = now
-        session.add(row)
+        if row.id not in existing or session.is_modified(row):
+            row.updated_at = now
+            session.add(row)
     for commitment_id, row in existing.items():
         if retire_missing and commitment_id not in seen and row.active:
             row.active = False

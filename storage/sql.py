@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -17,3 +18,14 @@ def dialect_insert(session: Session, table):
 def chunks(values: list, size: int) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def serialize(session: Session, what: str) -> None:
+    """Hold a PostgreSQL advisory lock named `what` until the transaction ends.
+
+    For work every instance does on start or reload (making the feed and commitment
+    tables match the config): one at a time, so two never insert the same row.
+    SQLite has a single polling instance and serialises writers anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:what))"), {"what": what})

@@ -61,6 +61,11 @@ class JobGate:
         return None
 
 
+class _NotSkippedRunWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def run_once(daily: DailyJob, tick: object, gate: JobGate, now: datetime) -> bool:
     """Run the job's owed slot unless another instance has (or is running) it; True if it ran here."""
     slot = daily.last_slot(now)
@@ -111,6 +116,9 @@ def run_forever(
         except Exception:  # one bad tick must not stop the bot; the next one retries
             log.exception("tick failed")
 
+    # A tick longer than the tick interval (a first poll of many feeds) makes APScheduler
+    # warn at every skipped wake-up; skipping is what max_instances=1 is for.
+    logging.getLogger("apscheduler.scheduler").addFilter(_NotSkippedRunWarnings())
     scheduler = BackgroundScheduler(
         timezone=timezone.utc,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(max(1, tick_seconds))},
