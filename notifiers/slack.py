@@ -202,6 +202,8 @@ def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
     else:
         line = escape_mrkdwn(headline(alert))
     blocks.append(_section(line))
+    if alert.kind in ("status_change", "reminder") and alert.text:  # why: "set by ana: …", "the deadline passed"
+        blocks.append(_section(escape_mrkdwn(alert.text)))
     if alert.target:
         deadline = f"\n*Deadline:* {alert.deadline.isoformat()} ({days_left(alert.deadline, today)})" if alert.deadline else ""
         blocks.append(_section(f"*Target:* {escape_mrkdwn(alert.target)}{deadline}"))

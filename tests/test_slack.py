@@ -55,6 +55,12 @@ def test_a_link_with_markup_characters_is_not_made_a_link():
     assert "<https://a.example" not in json.dumps(render_blocks(alert, date(2026, 1, 1)))
 
 
+def test_a_status_change_card_says_why_it_changed():
+    alert = Alert(kind="status_change", commitment_id="x", commitment_title="X", old_status="on_track", new_status="at_risk", text="set by ana: <!here> supplier cut")
+    text = json.dumps(render_blocks(alert, date(2026, 1, 1)))
+    assert "set by ana: &lt;!here&gt; supplier cut" in text
+
+
 def test_escaping_replaces_ampersand_first():
     assert escape_mrkdwn("a &lt; <b>") == "a &amp;lt; &lt;b&gt;"
 
