@@ -32,6 +32,7 @@ class SlackStub:
         self.messages: list[dict] = []
         self.channel_ids: dict[str, str] = {}
         self.hold_posts = threading.Event()  # set: post answers wait until released
+        self.outage = threading.Event()  # set: every call answers 503 until cleared
         self.post_arrived = threading.Event()
         self.release = threading.Event()
         self._ts = 1000
@@ -48,7 +49,9 @@ class SlackStub:
                     body = {key: values[0] for key, values in parse_qs(raw).items()}
                 stub.calls.append((self.path, body, {k.lower(): v for k, v in self.headers.items()}))
                 method = self.path.rsplit("/", 1)[-1]
-                if stub.script:
+                if stub.outage.is_set():
+                    status, answer, headers = 503, {"ok": False, "error": "service_unavailable"}, {}
+                elif stub.script:
                     status, answer, headers = stub.script.pop(0)
                 else:
                     status, answer, headers = 200, stub.answer(method, body), {}

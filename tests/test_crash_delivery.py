@@ -10,12 +10,15 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text, update
 
 from storage.engine import make_engine
 from storage.tables import DeliveryRow
 from tests.conftest import DATA, write_config
 from tests.slack_stub import SlackStub
+
+pytestmark = pytest.mark.faults
 
 
 def _tracker(config: Path, slack: SlackStub, *args: str) -> subprocess.Popen:

@@ -97,7 +97,30 @@ class Fatal(click.ClickException):
         click.echo(f"tracker: {self.message}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _TrackerCommands(click.Group):
+    """A database that cannot be reached or stays locked ends the command with a
+    one-line reason and exit status 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            raise Fatal(f"database: {describe_database_error(error)}") from None
+
+
+def describe_database_error(error) -> str:
+    from storage.engine import SQLITE_BUSY_TIMEOUT_MS
+
+    reason = str(error.orig or error).strip().splitlines()[0]
+    if "database is locked" in reason:
+        waited = SQLITE_BUSY_TIMEOUT_MS / 1000
+        return f"the SQLite file stayed locked by another writer for {waited:g} s; nothing was changed, try again when it is done"
+    return reason
+
+
+@click.group(cls=_TrackerCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
