@@ -281,6 +281,8 @@ def test_slack_down_for_minutes_then_back_loses_and_duplicates_no_alert(tmp_path
         clock.now += timedelta(minutes=1)
         deliver_pending(tick, TickReport())
     during = counts(database)
+    posts = sum(path.endswith("chat.postMessage") for path, _body, _headers in slack.calls)
+    assert posts <= 3 * 9  # one attempt per wake-up (slack-sdk retries it twice), not one per queued alert
     assert during.get("delivery_sent", 0) == 0 and during.get("delivery_failed", 0) > 0 and "delivery_parked" not in during
     slack.outage.clear()
     for _ in range(90):  # back up: the backoff (at most an hour) runs out, everything goes

@@ -33,7 +33,9 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
     3. Send each in its commitment's thread when the channel has one, no faster
        than the channel allows; an in-doubt one is looked for before it is resent.
     4. Record the outcome: the remote id and a new thread, or the failure: a
-       transient one retries later with backoff, a permanent one is parked.
+       transient one retries later with backoff, a permanent one is parked. When the
+       service itself is down (5xx, network), stop: the rest of the queue would only
+       pile more failed attempts on it.
     """
     now = tick.clock()
     with Session(tick.engine) as session:
@@ -61,6 +63,10 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
                 retry_at = None if failure.permanent else now + _delivery_backoff(delivery.attempts, failure.retry_after)
                 outbox.mark_failed(session, delivery.id, str(failure), retry_at, in_doubt=failure.in_doubt)
                 log.warning("delivery %d (%s to %s): %s%s", delivery.id, delivery.kind, channel, failure, "" if retry_at else " (parked)")
+                if _is_outage(failure):
+                    session.commit()
+                    log.warning("the alert service is not answering: the rest of the outbox waits for the next tick")
+                    return
             else:
                 report.alerts_sent += not sent.already_there
                 outbox.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
@@ -108,6 +114,11 @@ class Pacer:
             if remaining > 0:
                 self._sleep(remaining)
         self._last[channel] = self._clock()
+
+
+def _is_outage(failure: DeliveryError) -> bool:
+    """Down for everyone (server error, network), not one channel's rate limit or config."""
+    return not failure.permanent and failure.retry_after is None
 
 
 def _delivery_backoff(attempts: int, retry_after: float | None) -> timedelta:
