@@ -124,3 +124,23 @@ def test_feed_text_in_markdown_cannot_become_a_link_or_html(title, url, expected
 def test_a_feed_title_cannot_run_as_a_spreadsheet_formula(title):
     [row] = csv.DictReader(io.StringIO(export_history([ROW], [_change(evidence_title=title)], "csv")))
     assert row["evidence_title"] == "'" + title
+
+
+def test_every_csv_and_markdown_output_keeps_feed_text_inert(tmp_path, cli):
+    """`tracker evidence`, `status` and `feeds` print CSV and Markdown through the same guard as the export."""
+    feed = tmp_path / "hostile.xml"
+    feed.write_text(
+        """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>=HYPERLINK("http://evil.example") Toyota solid-state battery plan [ok](http://x) &lt;b&gt;</title>
+<link>https://news.example/a</link><guid>h1</guid><pubDate>Tue, 10 Mar 2026 08:00:00 GMT</pubDate></item>
+</channel></rss>""",
+        encoding="utf-8",
+    )
+    config = str(write_config(tmp_path, []))
+    assert cli("--config", config, "poll", "--file", str(feed)).exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(cli("--config", config, "evidence", "--format", "csv").stdout)))
+    assert rows[0]["item_title"].startswith("'=HYPERLINK(")
+    markdown = cli("--config", config, "evidence", "--format", "markdown").stdout
+    assert "\\[ok\\](http://x)" in markdown
+    table = list(csv.DictReader(io.StringIO(cli("--config", config, "status", "--format", "csv").stdout)))
+    assert all(not row["days_left"].startswith("'") for row in table)  # numbers are not formulas

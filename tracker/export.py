@@ -9,11 +9,10 @@ make CSV awkward in a spreadsheet); JSON keeps every value as it is.
 from __future__ import annotations
 
 import json
-import re
 from itertools import groupby
 from typing import Any, Sequence
 
-from tracker.output import render
+from tracker.output import markdown_text, render
 
 FORMATS = ("csv", "json", "markdown")
 
@@ -29,17 +28,13 @@ HISTORY_COLUMNS = (
 )
 _CHANGE_COLUMNS = ("changed_at", "change", "cause", "by", "revised_target_year", "evidence", "feed", "published", "quote")
 
-_WHITESPACE = re.compile(r"\s+")
-_MARKDOWN_SPECIAL = re.compile(r"[\\\[\]<>`]")
-_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def export_table(rows: Sequence[dict[str, Any]], fmt: str) -> str:
     """The status table: JSON as `tracker status --format json` prints it, CSV and Markdown with every column."""
     if fmt == "json":
         return render(rows, "json", TABLE_COLUMNS) + "\n"
-    cells = _csv_cells(rows) if fmt == "csv" else _markdown_cells(rows)
-    return render(cells, fmt, TABLE_COLUMNS)
+    return render(rows, fmt, TABLE_COLUMNS)
 
 
 def export_history(rows: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]], fmt: str) -> str:
@@ -53,20 +48,20 @@ def export_history(rows: Sequence[dict[str, Any]], changes: Sequence[dict[str, A
         tables = [{**row, "history": [_without_commitment(change) for change in by_commitment.get(row["id"], [])]} for row in rows]
         return json.dumps(tables, indent=2, ensure_ascii=False, default=str) + "\n"
     if fmt == "csv":
-        return render(_csv_cells([change for row in rows for change in by_commitment.get(row["id"], [])]), "csv", HISTORY_COLUMNS)
+        return render([change for row in rows for change in by_commitment.get(row["id"], [])], "csv", HISTORY_COLUMNS)
     sections = [export_table(rows, "markdown"), "## Status changes\n"]
     sections += [_markdown_section(row, by_commitment.get(row["id"], [])) for row in rows]
     return "\n".join(sections)
 
 
 def _markdown_section(row: dict[str, Any], changes: list[dict[str, Any]]) -> str:
-    heading = f"### {_markdown_text(row['id'])}: {_markdown_text(row['title'])}\n\n"
+    heading = f"### {markdown_text(row['id'])}: {markdown_text(row['title'])}\n\n"
     if not changes:
         return heading + "No status changes.\n"
-    lines = _markdown_cells([_change_line(change) for change in changes])
+    lines = [_change_line(change) for change in changes]
     for line, change in zip(lines, changes):
-        line["evidence"] = _markdown_link(line["evidence"], change["evidence_url"])
-    return heading + render(lines, "markdown", _CHANGE_COLUMNS)
+        line["evidence"] = _markdown_link(markdown_text(line["evidence"] or ""), change["evidence_url"]) or None
+    return heading + render(lines, "markdown", _CHANGE_COLUMNS, markdown_columns=("evidence",))
 
 
 def _change_line(change: dict[str, Any]) -> dict[str, Any]:
@@ -93,27 +88,3 @@ def _markdown_link(title: str | None, url: str | None) -> str | None:
 
 def _without_commitment(change: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in change.items() if key not in ("commitment_id", "commitment_title")}
-
-
-def _csv_cells(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One line per cell; text a spreadsheet would run as a formula (a feed title
-    starting with `=`) gets a leading apostrophe, the usual guard against CSV injection."""
-    return [{key: _guard_formula(_flatten(value)) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
-
-
-def _markdown_cells(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One line per cell, with what would turn feed text into links or HTML escaped
-    (`render` escapes the pipes)."""
-    return [{key: _markdown_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
-
-
-def _flatten(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
-
-
-def _guard_formula(text: str) -> str:
-    return "'" + text if text[:1] in _FORMULA_STARTS else text
-
-
-def _markdown_text(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(lambda found: "\\" + found.group(0), _flatten(text))

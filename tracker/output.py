@@ -23,8 +23,15 @@ STATUS_COLOURS = {
 }
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], console: Console | None = None) -> str | None:
-    """JSON, CSV and Markdown come back as text; a table is printed to `console`."""
+def render(
+    rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], console: Console | None = None, markdown_columns: Sequence[str] = ()
+) -> str | None:
+    """JSON, CSV and Markdown come back as text; a table is printed to `console`.
+
+    Feed text is made inert for where it is pasted: a CSV cell a spreadsheet would
+    run as a formula gets a leading apostrophe, Markdown cells cannot become links or
+    HTML (except `markdown_columns`, already written as Markdown), every cell is one line.
+    """
     if fmt == "json":
         return json.dumps(list(rows), indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
@@ -32,12 +39,13 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], con
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({key: _cell(row.get(key)) for key in columns})
+            writer.writerow({key: csv_cell(row.get(key)) for key in columns})
         return buffer.getvalue()
     if fmt == "markdown":
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for row in rows:
-            lines.append("| " + " | ".join(_cell(row.get(key)).replace("|", "\\|") for key in columns) + " |")
+            cells = (_cell(row.get(key)) if key in markdown_columns else markdown_text(_cell(row.get(key))) for key in columns)
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         return "\n".join(lines) + "\n"
     table = Table(show_lines=False)
     for key in columns:
@@ -74,3 +82,24 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)
     return str(value)
+
+
+_WHITESPACE = re.compile(r"\s+")
+_MARKDOWN_SPECIAL = re.compile(r"[\\\[\]<>`]")
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def csv_cell(value: Any) -> str:
+    """One line; text starting like a formula (`=HYPERLINK(…)`) gets an apostrophe, the
+    usual guard against CSV injection. Numbers stay numbers (-3 days left is not a formula)."""
+    text = _cell(value)
+    if isinstance(value, str):
+        text = _WHITESPACE.sub(" ", text).strip()
+        if text[:1] in _FORMULA_STARTS:
+            return "'" + text
+    return text
+
+
+def markdown_text(text: str) -> str:
+    """One line, with what would turn it into a link, HTML or code escaped."""
+    return _MARKDOWN_SPECIAL.sub(lambda found: "\\" + found.group(0), _WHITESPACE.sub(" ", text).strip())
