@@ -81,7 +81,7 @@ def test_a_commitment_page_shows_terms_history_evidence_and_a_chart(client):
     assert "<blockquote>China&#39;s share of US lithium-ion battery imports fell to 68% in 2024</blockquote>" in text
     chart = text[text.index("<svg") : text.index("</svg>")]
     assert "<polyline" in chart  # baseline 72 (2023), then 68 and 61 as reported
-    assert chart.count('<circle class="point"') == 3
+    assert chart.count('<circle class="point"') == 2 and '<circle class="baseline"' in chart and "2023 baseline" in chart
     assert "target 50% by 2030-12-31" in chart
     assert "<script" not in text
 
@@ -111,6 +111,8 @@ def test_the_feeds_page_shows_each_feeds_health(tmp_path, cli, feed_server):
     page = client.get("/feeds").text
     assert "good wire" in page and "bad wire" in page and "HTTP 500" in page
     assert '<span class="health health-failing">failing</span>' in page
+    good_row = page[page.index("good wire") : page.index("</tr>", page.index("good wire"))]
+    assert '<td class="number">6</td>' in good_row  # the items it carries
 
 
 def test_the_openapi_description_names_every_endpoint(client):
@@ -166,7 +168,8 @@ class TestAccessToken:
         first = guarded.get(f"/?status=delayed&token={self.TOKEN}", follow_redirects=False)
         assert first.status_code == 303
         assert first.headers["location"] == "/?status=delayed"  # the token leaves the address bar
-        assert "httponly" in first.headers["set-cookie"].lower()
+        cookie = first.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie  # links from Slack or mail open the page
         assert guarded.get("/?status=delayed").status_code == 200  # the client kept the cookie
 
     def test_slack_requests_do_not_need_it(self, guarded):
@@ -178,3 +181,41 @@ class TestAccessToken:
 def test_tracker_serve_answers_on_127_0_0_1(served):
     with urllib.request.urlopen(served + "/api/commitments", timeout=5) as answer:
         assert len(json.load(answer)) == len(shipped_rule_ids())
+
+
+def test_a_commitment_whose_rule_file_went_away_keeps_its_page(client, tracked):
+    rules = tracked.parent / "own-rules"
+    rules.mkdir()
+    kept = (DATA / "rules" / "nissan-solid-state.yaml").read_text(encoding="utf-8")
+    (rules / "nissan-solid-state.yaml").write_text(kept, encoding="utf-8")
+    tracked.write_text(tracked.read_text(encoding="utf-8").replace(f'"{REPO / "rules"}"', f'"{rules}"'), encoding="utf-8")
+    fresh = TestClient(create_app(tracked))
+    assert "us-battery-imports-china" not in [row["id"] for row in fresh.get("/api/commitments").json()]
+    page = fresh.get("/commitments/us-battery-imports-china")
+    assert page.status_code == 200 and "rule file is missing or broken" in page.text
+    assert fresh.get("/api/commitments/us-battery-imports-china").json()["active"] is False
+
+
+def test_a_muted_commitment_says_so_and_dismissed_evidence_is_counted_apart(client, tracked, cli):
+    assert cli("--config", str(tracked), "mute", "us-battery-imports-china", "--until", "2099-01-01", "--note", "holiday").exit_code == 0
+    [row] = [row for row in client.get("/api/commitments").json() if row["id"] == "us-battery-imports-china"]
+    assert row["muted_until"].startswith("2099-01-01")
+    assert "muted until 2099-01-01" in client.get("/").text
+    evidence = client.get("/api/commitments/us-battery-imports-china").json()["evidence"]
+    assert cli("--config", str(tracked), "evidence", "dismiss", str(evidence[0]["entry_id"]), "us-battery-imports-china", "--note", "n").exit_code == 0
+    page = client.get("/commitments/us-battery-imports-china").text
+    assert "Evidence (1, and 1 dismissed)" in page and "alerts muted until 2099-01-01: holiday" in page
+
+
+def test_a_busy_port_is_one_clear_line(tracked):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "tracker", "--config", str(tracked), "serve", "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

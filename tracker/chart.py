@@ -32,13 +32,14 @@ class MetricChart:
 def draw_metric_chart(chart: MetricChart) -> str:
     """The SVG markup (an <svg> element with a <title> for screen readers)."""
     points = list(chart.points)
-    if chart.baseline is not None and chart.baseline_year:
-        points.insert(0, (date(chart.baseline_year, 7, 1), chart.baseline))  # a year's figure sits mid-year
-    days = [day for day, _ in points] + ([chart.deadline] if chart.deadline else [])
-    values = [value for _, value in points] + [v for v in (chart.target, chart.baseline) if v is not None]
+    # A baseline is a year's figure: drawn mid-year, marked apart from reported values.
+    baseline = (date(chart.baseline_year, 7, 1), chart.baseline) if chart.baseline is not None and chart.baseline_year else None
+    line = sorted(([baseline] if baseline else []) + points)
+    days = [day for day, _ in line] + ([chart.deadline] if chart.deadline else [])
+    values = [value for _, value in line] + [v for v in (chart.target, chart.baseline) if v is not None]
     if not days or not values:
         return ""
-    first, last = min(days), max(days)
+    first, last = date(min(days).year, 1, 1), max(days)  # from the start of the first year, so it has its tick
     low, high, step = _value_range(values)
     span_days = max((last - first).days, 1)
 
@@ -62,9 +63,17 @@ def draw_metric_chart(chart: MetricChart) -> str:
     if chart.deadline:
         deadline_x = x(chart.deadline)
         parts.append(f'<line class="deadline" x1="{deadline_x:.1f}" x2="{deadline_x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
-    if len(points) > 1:
-        path = " ".join(f"{x(day):.1f},{y(value):.1f}" for day, value in sorted(points))
+        parts.append(f'<text class="deadline-label" x="{deadline_x - 4:.1f}" y="{TOP + 10}" text-anchor="end">deadline</text>')
+    if len(line) > 1:
+        path = " ".join(f"{x(day):.1f},{y(value):.1f}" for day, value in line)
         parts.append(f'<polyline class="series" points="{path}"/>')
+    if baseline:
+        day, value = baseline
+        parts.append(
+            f'<circle class="baseline" cx="{x(day):.1f}" cy="{y(value):.1f}" r="5">'
+            f"<title>baseline {chart.baseline_year}: {_number(value)}{escape(_unit(chart.unit))}</title></circle>"
+        )
+        parts.append(f'<text class="baseline-label" x="{x(day) + 8:.1f}" y="{y(value) - 8:.1f}">{chart.baseline_year} baseline</text>')
     for day, value in points:
         parts.append(
             f'<circle class="point" cx="{x(day):.1f}" cy="{y(value):.1f}" r="4">'
@@ -115,7 +124,7 @@ def _axes(low: float, high: float, step: float, first: date, last: date, x, y, u
         value = low + step * index
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{_number(value)}{escape(_unit(unit))}</text>')
     every = max(1, math.ceil((last.year - first.year + 1) / 8))  # at most about eight year labels
-    years = [year for year in range(first.year + 1, last.year + 1, every)] or [first.year]
+    years = list(range(first.year, last.year + 1, every))
     for year in years:
         day = max(date(year, 1, 1), first)
         parts.append(f'<text class="tick" x="{x(day):.1f}" y="{bottom + 18}" text-anchor="middle">{year}</text>')

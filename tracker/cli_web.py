@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
-from tracker.cli import App, secret
+from tracker.cli import App, Fatal, secret
 
 ACCESS_TOKEN_ENV = "TRACKER_WEB_TOKEN"
 SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
@@ -27,6 +29,29 @@ def serve(app: App, host: str, port: int) -> None:
     app.sync_rules()  # fail early, before listening, on a bad config or database
     token = secret(ACCESS_TOKEN_ENV) or None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
-        click.echo(f"warning: serving on {host} without ${ACCESS_TOKEN_ENV}: anyone who can reach it can read and change statuses", err=True)
+        click.echo(f"warning: serving on {host} without ${ACCESS_TOKEN_ENV}: anyone who can reach it can read every commitment and its evidence", err=True)
+    listening = _bind(host, port)
     web = create_app(app.config_path, access_token=token, signing_secret=secret(SIGNING_SECRET_ENV) or None)
-    uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"serving the review pages on http://{shown_host}:{listening.getsockname()[1]}/ (API: /api/commitments, /openapi.json); "
+        f"access token {'required' if token else 'not set'}, Slack requests {'verified' if secret(SIGNING_SECRET_ENV) else 'refused (no $' + SIGNING_SECRET_ENV + ')'}; Ctrl-C stops",
+        err=True,
+    )
+    config = uvicorn.Config(web, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use is one clear line, not a server's traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise Fatal(f"cannot listen on {host}:{port}: {error.strerror} (another `tracker serve`? choose one with --port)") from None
+    listening.listen(128)
+    listening.set_inheritable(True)
+    return listening

@@ -18,7 +18,7 @@ FORMATS = ("csv", "json", "markdown")
 
 TABLE_COLUMNS = (
     "id", "title", "actor", "category", "status", "deadline", "days_left", "revised_target_year", "last_changed",
-    "last_evidence", "evidence_count", "stale", "metric_value", "metric_trend", "source_document",
+    "last_evidence", "evidence_count", "stale", "metric_value", "metric_trend", "source_document", "muted_until",
 )
 # One row per status change; the evidence columns are empty for a change no article caused.
 HISTORY_COLUMNS = (

@@ -13,42 +13,44 @@ from sqlmodel import Session
 
 from storage import views
 from tracker.commitments import metric_target
+from tracker.model import Status
 from tracker.status import days_left, derive_status, is_stale
 
 
 def status_table(session: Session, now: datetime, stale_after_days: int, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    return [status_row(session, commitment, now, stale_after_days, as_of) for commitment in views.commitments(session)]
+
+
+def status_row(session: Session, commitment: dict[str, Any], now: datetime, stale_after_days: int, as_of: datetime | None = None) -> dict[str, Any]:
+    """One commitment's row of the status table (now, or replayed as of a date)."""
     moment = as_of or now
-    rows = []
-    for commitment in views.commitments(session):
-        evidence = [item for item in views.evidence_records(session, commitment["id"]) if item.published_at <= moment]
-        status, revised = commitment["status"], commitment["revised_target_year"]
-        if as_of is not None:
-            derived = _derive(session, commitment, evidence, moment)
-            status, revised = derived.status.value, derived.revised_target_year
-        last_evidence = max((item.published_at for item in evidence), default=None)
-        series = [(item.published_at, item.value) for item in sorted(evidence, key=lambda e: e.published_at) if item.value is not None]
-        stale_days = commitment["stale_after_days"] or stale_after_days
-        rows.append(
-            {
-                "id": commitment["id"],
-                "title": commitment["title"],
-                "actor": commitment["actor"],
-                "category": commitment["category"],
-                "status": status,
-                "deadline": commitment["deadline"].isoformat(),
-                "days_left": days_left(commitment["deadline"], moment.date()),
-                "revised_target_year": revised,
-                "last_changed": commitment["status_since"].isoformat() if commitment["status_since"] and as_of is None else None,
-                "last_evidence": last_evidence.isoformat() if last_evidence else None,
-                "evidence_count": len(evidence),
-                "stale": status not in ("achieved", "missed", "abandoned")
-                and is_stale(last_evidence, commitment["created_at"], moment, stale_days),
-                "metric_value": series[-1][1] if series else None,
-                "metric_trend": _trend(series, commitment["metric"]),
-                "source_document": commitment["source_document"],
-            }
-        )
-    return rows
+    evidence = [item for item in views.evidence_records(session, commitment["id"]) if item.published_at <= moment]
+    status, revised = commitment["status"], commitment["revised_target_year"]
+    if as_of is not None:
+        derived = _derive(session, commitment, evidence, moment)
+        status, revised = derived.status.value, derived.revised_target_year
+    last_evidence = max((item.published_at for item in evidence), default=None)
+    series = [(item.published_at, item.value) for item in sorted(evidence, key=lambda e: e.published_at) if item.value is not None]
+    stale_days = commitment["stale_after_days"] or stale_after_days
+    muted = commitment["muted_until"] if commitment["muted_until"] and commitment["muted_until"] > now else None
+    return {
+        "id": commitment["id"],
+        "title": commitment["title"],
+        "actor": commitment["actor"],
+        "category": commitment["category"],
+        "status": status,
+        "deadline": commitment["deadline"].isoformat(),
+        "days_left": days_left(commitment["deadline"], moment.date()),
+        "revised_target_year": revised,
+        "last_changed": commitment["status_since"].isoformat() if commitment["status_since"] and as_of is None else None,
+        "last_evidence": last_evidence.isoformat() if last_evidence else None,
+        "evidence_count": len(evidence),
+        "stale": status not in ("achieved", "missed", "abandoned") and is_stale(last_evidence, commitment["created_at"], moment, stale_days),
+        "metric_value": series[-1][1] if series else None,
+        "metric_trend": _trend(series, commitment["metric"]),
+        "source_document": commitment["source_document"],
+        "muted_until": muted.isoformat() if muted else None,
+    }
 
 
 # Newest evidence and most evidence first; everything else ascending.
@@ -69,16 +71,26 @@ def select_rows(
     chosen = [
         row
         for row in rows
-        if (not category or row["category"] == category)
+        if (not category or row["category"].casefold() == category.casefold())
         and (not status or row["status"] == status)
         and (not actor or actor.casefold() in row["actor"].casefold())
         and (not overdue or (row["days_left"] < 0 and row["status"] != "achieved"))
         and (not stale or row["stale"])
     ]
-    chosen.sort(key=lambda row: (row[sort] is None, row[sort] if row[sort] is not None else 0), reverse=sort in _DESCENDING)
+    chosen.sort(key=lambda row: (row[sort] is None, _sort_value(row, sort)), reverse=sort in _DESCENDING)
     if sort in _DESCENDING:  # reversed, the rows without a value would come first
         chosen.sort(key=lambda row: row[sort] is None)
     return chosen
+
+
+# Statuses in the order a commitment moves through them, not alphabetically.
+_STATUS_ORDER = {status.value: index for index, status in enumerate(Status)}
+
+
+def _sort_value(row: dict[str, Any], key: str) -> Any:
+    if key == "status":
+        return _STATUS_ORDER.get(row["status"], len(_STATUS_ORDER))
+    return row[key] if row[key] is not None else 0
 
 
 def card(session: Session, commitment_id: str, now: datetime, stale_after_days: int, as_of: datetime | None = None) -> dict[str, Any] | None:
@@ -87,7 +99,7 @@ def card(session: Session, commitment_id: str, now: datetime, stale_after_days: 
     if commitment is None:
         return None
     moment = as_of or now
-    [row] = [row for row in status_table(session, now, stale_after_days, as_of) if row["id"] == commitment_id] or [None]
+    row = status_row(session, commitment, now, stale_after_days, as_of)
     history = [change for change in views.history(session, commitment_id) if as_of is None or change["changed_at"] <= moment.isoformat()]
     evidence = [item for item in views.evidence_rows(session, commitment_id) if item["published"] and item["published"] <= moment.isoformat()]
     series = [
@@ -98,7 +110,7 @@ def card(session: Session, commitment_id: str, now: datetime, stale_after_days: 
     times = {key: commitment[key].isoformat() if commitment[key] else None for key in ("status_since", "created_at")}
     return {
         **commitment,
-        **(row or {}),
+        **row,
         **times,
         "deadline": commitment["deadline"].isoformat(),
         "history": history,

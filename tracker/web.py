@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 
 TOKEN_COOKIE = "tracker_token"
+COOKIE_DAYS = 30
 # Slack signs its own requests (tracker/web_slack.py); it cannot send our token.
 _OPEN_PATHS = ("/slack/", "/static/", "/healthz")
 
@@ -75,7 +76,8 @@ def _require_token(web: FastAPI, token: str) -> None:
         if given is not None and hmac.compare_digest(given.encode(), token.encode()):
             rest = urlencode([(key, value) for key, value in request.query_params.multi_items() if key != "token"])
             response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), status_code=303)
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+            # Lax, not Strict: a link to the tracker from Slack, a mail or a wiki must open the page.
+            response.set_cookie(TOKEN_COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="lax", secure=request.url.scheme == "https")
             return response
         header = request.headers.get("authorization", "")
         presented = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")

@@ -68,6 +68,7 @@ class CommitmentStatus(BaseModel):
     metric_value: float | None
     metric_trend: str | None = Field(description="improving, worsening, flat (by the metric's direction), rising or falling")
     source_document: str | None
+    muted_until: str | None = Field(description="Alerts held back until then (tracker mute, Slack's Snooze)")
 
 
 class HistoryItem(BaseModel):
@@ -118,6 +119,8 @@ class CommitmentDetail(CommitmentStatus):
     metric: dict[str, Any] | None
     source_quote: str | None
     status_since: str | None
+    muted_note: str | None
+    active: bool = Field(description="False when the commitment's rule file is gone or broken: the record is kept")
     history: list[HistoryItem]
     evidence: list[EvidenceItem]
     metric_series: list[MetricPoint]

@@ -24,6 +24,7 @@ STATUS_COLUMNS = (
     ("id", "id"),
     ("title", None),
     ("actor", "actor"),
+    ("category", None),
     ("status", "status"),
     ("deadline", "deadline"),
     ("days left", "days_left"),
@@ -81,7 +82,8 @@ def feeds_page(request: Request) -> Response:
 
 
 def render_error(request: Request, status_code: int, message: str) -> Response:
-    return templates.TemplateResponse(request, "error.html", {"message": message}, status_code=status_code)
+    title = {400: "Bad request", 401: "Access token needed", 404: "Not found"}.get(status_code, "Error")
+    return templates.TemplateResponse(request, "error.html", {"message": message, "title": title}, status_code=status_code)
 
 
 def _sort_link(chosen: dict[str, Any], key: str | None) -> str | None:

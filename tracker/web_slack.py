@@ -66,7 +66,7 @@ def verified_form(request: Request, body: bytes) -> dict[str, str]:
     except ValueError:
         raise HTTPException(401, "X-Slack-Request-Timestamp is not a Unix time") from None
     if age > MAX_AGE_SECONDS:
-        raise HTTPException(401, "stale request: signed more than 5 minutes ago (a replay, or a clock that is off)")
+        raise HTTPException(401, "stale request: its timestamp is more than 5 minutes from now (a replay, or a clock that is off)")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
