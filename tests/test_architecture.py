@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import REPO
 
 PURE = ["tracker/model.py", "tracker/status.py", "tracker/matching.py", "tracker/parse.py", "tracker/signals.py",
-        "tracker/textnorm.py", "tracker/ruleformat.py", "tracker/fetch.py", "tracker/config.py"]
+        "tracker/textnorm.py", "tracker/ruleformat.py", "tracker/fetch.py", "tracker/config.py", "tracker/intervals.py", "tracker/chart.py"]
 
 
 def imports_of(path: str) -> set[str]:

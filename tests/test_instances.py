@@ -6,7 +6,6 @@ instance's feeds are picked up by the others within the lease.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.engine import make_engine
-from tests.conftest import DATA, Route, write_config
+from tests.conftest import Route, write_config
 from tests.slack_stub import SlackStub
 
 pytestmark = pytest.mark.postgres

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
-from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
@@ -65,14 +63,14 @@ class App:
         return engine
 
     def sync_feeds(self) -> None:
-        from tracker.pipeline import sync_feeds
+        from tracker.sync import sync_feeds
 
         interval = self.settings.schedule.interval
         sync_feeds(self.engine, [(f.name, f.url, f.interval or interval) for f in self.settings.feeds], utc_now())
 
     def sync_rules(self):
         """Load the rule files and make the commitment table match; returns the usable rules."""
-        from tracker.pipeline import sync_commitments
+        from tracker.sync import sync_commitments
 
         loaded = self.load_rules()
         broken = any(problem.excludes_rule for problem in loaded.problems)
@@ -179,16 +177,6 @@ def build_notifier(settings: Settings):
     return ConsoleNotifier()
 
 
-def retry_parked(tick) -> None:
-    from sqlmodel import Session
-
-    from storage.outbox import retry
-
-    with Session(tick.engine) as session:
-        retry(session, tick.clock())
-        session.commit()
-
-
 def build_tick(app: App, last_good_rules: dict | None = None):
     """Wire the parts of one tick from the config.
 
@@ -198,7 +186,9 @@ def build_tick(app: App, last_good_rules: dict | None = None):
     from tracker.fetch import FetchPolicy
     from tracker.matching import RuleMatcher
     from tracker.parallel import ParserPool
-    from tracker.pipeline import Pacer, Tick, notify_broken_rules, sync_commitments
+    from tracker.notices import notify_broken_rules
+    from tracker.pipeline import Pacer, Tick
+    from tracker.sync import sync_commitments
 
     settings = app.settings
     loaded = app.load_rules()
@@ -242,132 +232,6 @@ def build_tick(app: App, last_good_rules: dict | None = None):
     return tick
 
 
-@main.command()
-@click.option(
-    "--file",
-    "files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Ingest a saved feed file as if it had been fetched (repeatable); configured feeds are not polled.",
-)
-@click.pass_obj
-def poll(app: App, files: tuple[Path, ...]) -> None:
-    """Run one full cycle over every configured feed, then exit.
-
-    Feed errors are reported on stderr and do not change the exit status.
-    """
-    from tracker.commitments import check_deadlines
-    from tracker.pipeline import deliver_pending, ingest_files, run_tick
-    from tracker.progress import show_progress
-
-    # Ingesting files polls nothing, so it may run beside a bot; polling feeds may not (on SQLite).
-    with polling_instance(app, "poll") if not files else nullcontext():
-        tick = build_tick(app)
-        with show_progress("poll", "files" if files else "feeds") as progress:
-            report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
-        report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
-        deliver_pending(tick, report)
-    for note in report.notes:
-        click.echo(note, err=True)
-    for error in report.errors:
-        click.echo(f"feed error: {error}", err=True)
-    click.echo(f"poll: {report.summary()}", err=True)
-
-
-@main.command()
-@click.pass_obj
-def run(app: App) -> None:
-    """Poll due feeds on a schedule until SIGINT or SIGTERM, then stop cleanly.
-
-    The config and rule files are read again on SIGHUP or when they change; a bad
-    config or a broken rule file keeps what was running and says why.
-    """
-    from tracker.rulefile import find_rule_files
-    from tracker.scheduler import run_forever
-
-    current: dict[str, App] = {"app": app}
-
-    def build():
-        fresh = App(app.config_path)
-        previous = current.get("tick")
-        tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
-        if previous is not None:
-            retry_parked(tick)  # the config may have been fixed: what was parked gets another try
-        current["app"], current["tick"] = fresh, tick
-        return tick
-
-    def watched() -> list[Path]:
-        return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
-
-    settings = app.settings
-    jobs = daily_jobs(settings, lambda: current["app"])
-    gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
-    with polling_instance(app, "run"):
-        run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs, job_gate=gate)
-
-
-@contextmanager
-def polling_instance(app: App, command: str):
-    """One polling process per SQLite file; any number on PostgreSQL."""
-    from storage.instance import SecondInstanceError, single_instance
-
-    try:
-        with single_instance(app.engine, command):
-            yield
-    except SecondInstanceError as error:
-        raise Fatal(str(error)) from None
-
-
-class DatabaseJobGate:
-    """Calendar jobs run once per scheduled time across every instance on the database."""
-
-    def __init__(self, engine, lease: timedelta) -> None:
-        self.engine, self.lease = engine, lease
-        self.instance = f"{socket.gethostname()}:{os.getpid()}"
-
-    def claim(self, name: str, slot: datetime) -> bool:
-        from sqlmodel import Session
-
-        from storage.jobs import claim_job_run
-
-        with Session(self.engine) as session:
-            return claim_job_run(session, name, slot, self.instance, utc_now(), self.lease)
-
-    def finish(self, name: str, slot: datetime) -> None:
-        from sqlmodel import Session
-
-        from storage.jobs import finish_job_run
-
-        with Session(self.engine) as session:
-            finish_job_run(session, name, slot, utc_now())
-
-
-def daily_jobs(settings: Settings, current_app) -> list:
-    """The calendar jobs of `tracker run`: deadlines (and at start), and the digest."""
-    from tracker.cli_slack import send_digest
-    from tracker.commitments import check_deadlines
-    from tracker.pipeline import TickReport, deliver_pending
-    from tracker.scheduler import DailyJob
-
-    def deadlines(tick) -> None:
-        check_deadlines(tick, settings.status.remind_days)
-        deliver_pending(tick, TickReport())
-
-    def digest(tick) -> None:
-        send_digest(current_app(), tick)
-        deliver_pending(tick, TickReport())
-
-    hour, minute = settings.status.daily_at.split(":")
-    jobs = [DailyJob("deadlines", deadlines, {"hour": int(hour), "minute": int(minute)}, at_start=True)]
-    if settings.digest.frequency != "off":
-        hour, minute = settings.digest.at.split(":")
-        cron = {"hour": int(hour), "minute": int(minute)}
-        if settings.digest.frequency == "weekly":
-            cron["day_of_week"] = settings.digest.weekday
-        jobs.append(DailyJob("digest", digest, cron))
-    return jobs
-
-
 @main.group()
 def db() -> None:
     """Database maintenance."""
@@ -395,6 +259,7 @@ from tracker.cli_slack import digest, mute, notify, outbox, unmute  # noqa: E402
 from tracker.cli_export import export  # noqa: E402
 from tracker.cli_backfill import backfill  # noqa: E402
 from tracker.cli_web import serve  # noqa: E402
+from tracker.cli_run import poll, run  # noqa: E402
 
-for command in (status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, serve):
+for command in (poll, run, status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, serve):
     main.add_command(command)

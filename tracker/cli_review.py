@@ -53,7 +53,7 @@ def status(context: click.Context, fmt: str, as_of: str | None, category, only_s
 @click.pass_obj
 def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str | None) -> None:
     """Set a commitment's status by hand; it holds until evidence of a different kind arrives."""
-    from tracker.model import STATUS_SORT_KEYS, Status
+    from tracker.model import Status
     from tracker.commitments import confirm_status, set_status
     from tracker.pipeline import TickReport, deliver_pending
 

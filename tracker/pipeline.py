@@ -6,14 +6,12 @@ in notifiers. Everything the tick needs is passed in, clock included.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -35,13 +33,13 @@ from tracker.model import (
 )
 from tracker.commitments import recompute_status
 from tracker.delivery import Pacer, deliver_pending
+from tracker.intervals import backoff, jittered, next_interval
+from tracker.notices import enqueue_notice
 from tracker.parallel import ParserPool, parse_jobs
 from tracker.parse import parse_document
 from tracker.ruleformat import Rule
 
 log = logging.getLogger("tracker")
-
-_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)")
 
 # Told (done, total) as a long operation advances; how it is shown is the caller's business.
 Progress = Callable[[int, int], None]
@@ -144,7 +142,7 @@ def claim_feeds(tick: Tick, limit: int | None) -> list[FeedSource]:
         rows = feed_store.claim_due_feeds(session, now, limit, all_active=limit is None)
         sources = []
         for row in rows:
-            row.next_check_at = now + min(tick.lease, _jittered(timedelta(seconds=row.interval_seconds), tick))
+            row.next_check_at = now + min(tick.lease, jittered(timedelta(seconds=row.interval_seconds), tick.jitter, tick.random_fraction()))
             session.add(row)
             body_error = row.last_error if row.last_status == "200" else None
             sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error))
@@ -217,7 +215,7 @@ def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: P
             feed.id,
             status=str(result.status),
             now=now,
-            next_check_at=now + _next_interval(tick, interval, result, parsed),
+            next_check_at=now + next_interval(interval, result, parsed, tick.jitter, tick.random_fraction()),
             etag=result.headers.get("etag"),
             last_modified=result.headers.get("last-modified"),
             body_hash=digest,
@@ -254,8 +252,10 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
     feed = result.feed
     report.failed += 1
     report.errors.append(f"feed {feed.name} ({feed.url}): {error}")
-    backoff = max(_backoff(tick, feed, session), timedelta(seconds=result.retry_after_seconds or 0))
-    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + backoff, result.body_hash)
+    interval, failures = feed_store.feed_interval(session, feed.id), feed_store.feed_failures(session, feed.id)
+    wait = backoff(interval, failures, tick.jitter, tick.random_fraction(), tick.max_backoff)
+    wait = max(wait, timedelta(seconds=result.retry_after_seconds or 0))
+    row = feed_store.record_fetch_failure(session, feed.id, error, str(result.status or "error"), now, now + wait, result.body_hash)
     log.warning("feed %s (%s): %s (failure %d in a row)", feed.name, feed.url, error, row.consecutive_failures)
     if result.status == 410:
         reason = "HTTP 410 Gone: the publisher removed this feed; change or remove its URL in config.toml"
@@ -270,20 +270,6 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
 def _notice(tick: Tick, session: Session, dedupe_key: str, title: str, text: str, now: datetime) -> None:
     """An operations notice (not about a commitment), through the same outbox."""
     enqueue_notice(session, tick.ops_channel, dedupe_key, title, text, now)
-
-
-def enqueue_notice(session: Session, channel: str | None, dedupe_key: str, title: str, text: str, now: datetime) -> None:
-    alert = Alert(kind="notice", commitment_id="", commitment_title=title, channel=channel, text=text)
-    outbox.enqueue_delivery(session, dedupe_key, "notice", channel, alert_to_payload(alert), None, now)
-
-
-def notify_broken_rules(tick: Tick, problems: Sequence[str]) -> None:
-    """One notice per distinct breakage of the rule files, not one per reload."""
-    digest = hashlib.sha256("\n".join(problems).encode("utf-8")).hexdigest()[:16]
-    text = "The last good rule set stays in use until these are fixed:\n" + "\n".join(problems[:20])
-    with Session(tick.engine) as session:
-        enqueue_notice(session, tick.ops_channel, f"rules-broken:{digest}", "Rule files have errors", text, tick.clock())
-        session.commit()
 
 
 def record_matches(
@@ -352,43 +338,3 @@ def _enqueue(
         entry_id=entry_id,
     )
     outbox.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
-
-
-def _jittered(interval: timedelta, tick: Tick) -> timedelta:
-    spread = tick.jitter * (2 * tick.random_fraction() - 1)
-    return interval * (1 + spread)
-
-
-def _backoff(tick: Tick, feed: FeedSource, session: Session) -> timedelta:
-    """Capped exponential backoff from the feed's interval, by consecutive failures."""
-    failures = feed_store.feed_failures(session, feed.id)
-    return min(_jittered(feed_store.feed_interval(session, feed.id) * 2**failures, tick), tick.max_backoff)
-
-
-def _next_interval(tick: Tick, interval: timedelta, result: FetchResult, parsed: ParsedFeed | None) -> timedelta:
-    """The feed's interval, but never sooner than the server or the feed asked."""
-    lower_bounds = [timedelta(seconds=result.retry_after_seconds or 0)]
-    max_age = _MAX_AGE.search(result.headers.get("cache-control", ""))
-    if max_age:
-        lower_bounds.append(timedelta(seconds=min(int(max_age.group(1)), 7 * 86400)))
-    if parsed and parsed.ttl_minutes:
-        lower_bounds.append(timedelta(minutes=parsed.ttl_minutes))
-    return max([_jittered(interval, tick)] + lower_bounds)
-
-
-def sync_feeds(engine: Engine, feeds: Iterable[tuple[str, str, float]], now: datetime) -> None:
-    """Bring the feed table in line with the config: (name, url, interval) per feed."""
-    with Session(engine) as session:
-        feed_store.sync_feeds(session, list(feeds), now)
-        session.commit()
-
-
-def sync_commitments(engine: Engine, rules: Iterable[Rule], now: datetime, retire_missing: bool = True) -> None:
-    """Bring the commitment table in line with the rule files that loaded.
-
-    `retire_missing` is False while some rule file is broken: its commitment is
-    missing from `rules` only because of the error, not because it was removed.
-    """
-    with Session(engine) as session:
-        repository.sync_commitments(session, rules, now, retire_missing)
-        session.commit()

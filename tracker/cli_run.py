@@ -1,0 +1,150 @@
+"""`tracker poll` and `tracker run`: the commands that poll feeds, alone or with other instances."""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+
+from tracker.cli import App, Fatal, build_tick, utc_now
+from tracker.config import Settings
+
+
+@click.command()
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Ingest a saved feed file as if it had been fetched (repeatable); configured feeds are not polled.",
+)
+@click.pass_obj
+def poll(app: App, files: tuple[Path, ...]) -> None:
+    """Run one full cycle over every configured feed, then exit.
+
+    Feed errors are reported on stderr and do not change the exit status.
+    """
+    from tracker.commitments import check_deadlines
+    from tracker.pipeline import deliver_pending, ingest_files, run_tick
+    from tracker.progress import show_progress
+
+    # Ingesting files polls nothing, so it may run beside a bot; polling feeds may not (on SQLite).
+    with polling_instance(app, "poll") if not files else nullcontext():
+        tick = build_tick(app)
+        with show_progress("poll", "files" if files else "feeds") as progress:
+            report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
+        report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
+        deliver_pending(tick, report)
+    for note in report.notes:
+        click.echo(note, err=True)
+    for error in report.errors:
+        click.echo(f"feed error: {error}", err=True)
+    click.echo(f"poll: {report.summary()}", err=True)
+
+
+@click.command()
+@click.pass_obj
+def run(app: App) -> None:
+    """Poll due feeds on a schedule until SIGINT or SIGTERM, then stop cleanly.
+
+    The config and rule files are read again on SIGHUP or when they change; a bad
+    config or a broken rule file keeps what was running and says why.
+    """
+    from tracker.rulefile import find_rule_files
+    from tracker.scheduler import run_forever
+
+    current: dict[str, App] = {"app": app}
+
+    def build():
+        fresh = App(app.config_path)
+        previous = current.get("tick")
+        tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
+        if previous is not None:
+            retry_parked(tick)  # the config may have been fixed: what was parked gets another try
+        current["app"], current["tick"] = fresh, tick
+        return tick
+
+    def watched() -> list[Path]:
+        return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
+
+    settings = app.settings
+    jobs = daily_jobs(settings, lambda: current["app"])
+    gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
+    with polling_instance(app, "run"):
+        run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs, job_gate=gate)
+
+
+@contextmanager
+def polling_instance(app: App, command: str):
+    """One polling process per SQLite file; any number on PostgreSQL."""
+    from storage.instance import SecondInstanceError, single_instance
+
+    try:
+        with single_instance(app.engine, command):
+            yield
+    except SecondInstanceError as error:
+        raise Fatal(str(error)) from None
+
+
+class DatabaseJobGate:
+    """Calendar jobs run once per scheduled time across every instance on the database."""
+
+    def __init__(self, engine, lease: timedelta) -> None:
+        self.engine, self.lease = engine, lease
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+
+    def claim(self, name: str, slot: datetime) -> bool:
+        from sqlmodel import Session
+
+        from storage.jobs import claim_job_run
+
+        with Session(self.engine) as session:
+            return claim_job_run(session, name, slot, self.instance, utc_now(), self.lease)
+
+    def finish(self, name: str, slot: datetime) -> None:
+        from sqlmodel import Session
+
+        from storage.jobs import finish_job_run
+
+        with Session(self.engine) as session:
+            finish_job_run(session, name, slot, utc_now())
+
+
+def daily_jobs(settings: Settings, current_app) -> list:
+    """The calendar jobs of `tracker run`: deadlines (and at start), and the digest."""
+    from tracker.cli_slack import send_digest
+    from tracker.commitments import check_deadlines
+    from tracker.pipeline import TickReport, deliver_pending
+    from tracker.scheduler import DailyJob
+
+    def deadlines(tick) -> None:
+        check_deadlines(tick, settings.status.remind_days)
+        deliver_pending(tick, TickReport())
+
+    def digest(tick) -> None:
+        send_digest(current_app(), tick)
+        deliver_pending(tick, TickReport())
+
+    hour, minute = settings.status.daily_at.split(":")
+    jobs = [DailyJob("deadlines", deadlines, {"hour": int(hour), "minute": int(minute)}, at_start=True)]
+    if settings.digest.frequency != "off":
+        hour, minute = settings.digest.at.split(":")
+        cron = {"hour": int(hour), "minute": int(minute)}
+        if settings.digest.frequency == "weekly":
+            cron["day_of_week"] = settings.digest.weekday
+        jobs.append(DailyJob("digest", digest, cron))
+    return jobs
+
+
+def retry_parked(tick) -> None:
+    from sqlmodel import Session
+
+    from storage.outbox import retry
+
+    with Session(tick.engine) as session:
+        retry(session, tick.clock())
+        session.commit()
