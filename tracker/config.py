@@ -177,7 +177,8 @@ def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise ConfigError(f"{path}: config file not found") from error
+        where = f" (looked for {path.resolve()})" if not path.is_absolute() else ""
+        raise ConfigError(f"{path}: config file not found{where}; name one with --config or $TRACKER_CONFIG") from error
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read config file: {error}") from error
     except tomllib.TOMLDecodeError as error:
