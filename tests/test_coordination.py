@@ -6,6 +6,7 @@ The whole-process version (three `tracker run` on PostgreSQL) is in test_instanc
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -163,3 +164,49 @@ def test_a_second_instance_on_one_sqlite_file_is_refused(tmp_path):
 def test_postgres_needs_no_instance_lock(postgres_engine):
     with single_instance(postgres_engine, "run"), single_instance(postgres_engine, "run"):
         pass
+
+
+def test_a_daily_job_runs_once_across_instances_and_a_failed_run_is_retried_after_the_lease(engine):
+    from tracker.cli_run import DatabaseJobGate
+    from tracker.scheduler import DailyJob, run_once
+
+    runs = []
+    deadlines = DailyJob("deadlines", lambda tick: runs.append(tick), {"hour": 6, "minute": 0})
+    first, second = DatabaseJobGate(engine, timedelta(minutes=5)), DatabaseJobGate(engine, timedelta(minutes=5))
+    second.instance = "other-host:1"
+    at = datetime(2026, 11, 23, 6, 0, 30, tzinfo=timezone.utc)
+    assert run_once(deadlines, "first", first, at)
+    assert not run_once(deadlines, "second", second, at + timedelta(seconds=5))
+    assert runs == ["first"]
+
+    def crash(tick):
+        raise RuntimeError("instance lost its database mid-job")
+
+    digest = DailyJob("digest", crash, {"hour": 8, "minute": 0})
+    assert not run_once(digest, "first", first, at.replace(hour=8))  # claimed, failed, not finished
+    retry = DailyJob("digest", lambda tick: runs.append(tick), {"hour": 8, "minute": 0})
+    assert not run_once(retry, "second", second, at.replace(hour=8, minute=2))  # still within the lease
+    assert run_once(retry, "second", second, at.replace(hour=8, minute=6))
+    assert runs == ["first", "second"]
+
+
+def test_tracker_poll_beside_a_running_bot_on_sqlite_is_refused_clearly(tmp_path, feed_server):
+    import subprocess
+    import sys
+
+    from tests.conftest import Route, write_config
+
+    feed_server.routes["/slow.xml"] = Route(handler=lambda request: (time.sleep(20), request._answer(200, {}, b"")))
+    config = write_config(tmp_path, [("slow", feed_server.url("/slow.xml"))], extra='[schedule]\ntick = "1s"\nlease = "60s"\n[fetch]\ndeadline = "30s"\ntimeout = "30s"\n')
+    bot = subprocess.Popen([sys.executable, "-m", "tracker", "--config", str(config), "run"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not feed_server.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run([sys.executable, "-m", "tracker", "--config", str(config), "poll"], capture_output=True, text=True, timeout=60)
+    finally:
+        bot.kill()
+        bot.wait()
+    assert second.returncode == 2
+    assert "`tracker run` (pid" in second.stderr and "is already polling the SQLite database" in second.stderr
+    assert "PostgreSQL" in second.stderr and "Traceback" not in second.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli import App, Fatal, build_tick, utc_now
+from tracker.cli import App, Fatal, build_tick
 from tracker.config import Settings
 
 
@@ -97,21 +97,21 @@ class DatabaseJobGate:
         self.engine, self.lease = engine, lease
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
 
-    def claim(self, name: str, slot: datetime) -> bool:
+    def claim(self, name: str, slot: datetime, now: datetime) -> bool:
         from sqlmodel import Session
 
         from storage.jobs import claim_job_run
 
         with Session(self.engine) as session:
-            return claim_job_run(session, name, slot, self.instance, utc_now(), self.lease)
+            return claim_job_run(session, name, slot, self.instance, now, self.lease)
 
-    def finish(self, name: str, slot: datetime) -> None:
+    def finish(self, name: str, slot: datetime, now: datetime) -> None:
         from sqlmodel import Session
 
         from storage.jobs import finish_job_run
 
         with Session(self.engine) as session:
-            finish_job_run(session, name, slot, utc_now())
+            finish_job_run(session, name, slot, now)
 
 
 def daily_jobs(settings: Settings, current_app) -> list:

@@ -54,10 +54,10 @@ class DailyJob:
 class JobGate:
     """Lets one instance run each scheduled slot of a calendar job (several may share a database)."""
 
-    def claim(self, name: str, slot: datetime) -> bool:
+    def claim(self, name: str, slot: datetime, now: datetime) -> bool:
         return True
 
-    def finish(self, name: str, slot: datetime) -> None:
+    def finish(self, name: str, slot: datetime, now: datetime) -> None:
         return None
 
 
@@ -69,7 +69,7 @@ class _NotSkippedRunWarnings(logging.Filter):
 def run_once(daily: DailyJob, tick: object, gate: JobGate, now: datetime) -> bool:
     """Run the job's owed slot unless another instance has (or is running) it; True if it ran here."""
     slot = daily.last_slot(now)
-    if slot is None or not gate.claim(daily.name, slot):
+    if slot is None or not gate.claim(daily.name, slot, now):
         log.debug("%s for %s: already run (or running) elsewhere", daily.name, slot)
         return False
     try:
@@ -77,7 +77,7 @@ def run_once(daily: DailyJob, tick: object, gate: JobGate, now: datetime) -> boo
     except Exception:  # a failed run is not finished: its lease lets another instance retry it
         log.exception("%s job failed", daily.name)
         return False
-    gate.finish(daily.name, slot)
+    gate.finish(daily.name, slot, datetime.now(timezone.utc))
     return True
 
 
