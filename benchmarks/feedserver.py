@@ -9,6 +9,9 @@ Validators are switched at run time, so one database can see every kind of cycle
   GET /__bench/validators/off  the same bytes, no ETag, conditional headers ignored
   GET /__bench/stats           JSON counts by status since the last switch
 
+`--log FILE` appends one line per feed request: "UNIX_TIME STATUS PATH" (instances.py
+reads it to prove no feed was fetched twice within one interval).
+
 `--hostile N` adds N copies (own URLs, fetched at once) of a 200 MB body (chunked,
 generated on the fly, never held in memory), of the same with its Content-Length
 declared, and of a gzip bomb (1 GiB once inflated, 1 MB on the wire).
@@ -21,6 +24,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,9 +85,10 @@ class QuietServer(ThreadingHTTPServer):
 
 
 class State:
-    def __init__(self, routes: dict[str, tuple[bytes, str, str]], bomb: bytes | None) -> None:
+    def __init__(self, routes: dict[str, tuple[bytes, str, str]], bomb: bytes | None, log: Path | None = None) -> None:
         self.routes = routes
         self.bomb = bomb
+        self.log = log.open("a", encoding="utf-8", buffering=1) if log else None
         self.validators = True
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -91,6 +96,11 @@ class State:
     def count(self, key: str, amount: int = 1) -> None:
         with self.lock:
             self.counts[key] += amount
+
+    def record(self, arrived: float, status: int, path: str) -> None:
+        if self.log is not None:
+            with self.lock:
+                self.log.write(f"{arrived:.6f} {status} {path}\n")
 
 
 def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
@@ -100,6 +110,7 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802
+            arrived = time.time()
             if self.path.startswith("/__bench/"):
                 return self._control()
             if self.path.startswith("/hostile/"):
@@ -110,12 +121,14 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             body, content_type, etag = route
             if state.validators and self.headers.get("If-None-Match") == etag:
                 state.count("304")
+                state.record(arrived, 304, self.path)
                 return self._send(304, {"ETag": etag}, b"")
             headers = {"Content-Type": content_type}
             if state.validators:
                 headers["ETag"] = etag
             state.count("200")
             state.count("bytes", len(body))
+            state.record(arrived, 200, self.path)
             self._send(200, headers, body)
 
         def _control(self) -> None:
@@ -190,9 +203,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=None)
     parser.add_argument("--hostile", type=int, default=0, metavar="N", help="copies of each hostile URL")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", type=Path, help="append 'UNIX_TIME STATUS PATH' per feed request")
     args = parser.parse_args()
     routes = build_routes(args.root, args.count)
-    state = State(routes, gzip_bomb() if args.hostile else None)
+    state = State(routes, gzip_bomb() if args.hostile else None, args.log)
     paths = list(routes)
     paths += [f"/hostile/{copy}/{name}" for copy in range(args.hostile) for name in HOSTILE]
     server = QuietServer(("127.0.0.1", args.port), make_handler(state))

@@ -60,9 +60,10 @@ def choose_rules() -> Path:
     return REPO / "tests" / "data" / "rules"
 
 
-def start_server(root: Path, count: int | None, hostile: int) -> tuple[subprocess.Popen, int, list[str]]:
+def start_server(root: Path, count: int | None, hostile: int, log: Path | None = None) -> tuple[subprocess.Popen, int, list[str]]:
     command = [sys.executable, str(Path(__file__).parent / "feedserver.py"), "--root", str(root)]
     command += (["--count", str(count)] if count else []) + (["--hostile", str(hostile)] if hostile else [])
+    command += ["--log", str(log)] if log else []
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     hello = json.loads(server.stdout.readline() or "{}")
     if "port" not in hello:
@@ -122,8 +123,9 @@ def run_tracker(command: list[str], folder: Path) -> Run:
         child.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
         text = stderr.read()
-    found = re.search(r"^poll: (.*)$", text, re.M)
-    summary = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1))} if found else {}
+    # The summary is the last "poll: key=value …" line (progress lines like "poll: 10/100 feeds" come before it).
+    found = [line for line in re.findall(r"^poll: (.*)$", text, re.M) if "=" in line]
+    summary = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found[-1])} if found else {}
     timed = re.search(r"^benchmark: run_tick ([0-9.]+) s$", text, re.M)
     tick = float(timed.group(1)) if timed else None
     return Run(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, child.returncode, text, tree, summary, tick)
