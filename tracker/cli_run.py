@@ -39,6 +39,7 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
             report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
         report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
         deliver_pending(tick, report)
+        tick.parser.close(wait=True)
     for note in report.notes:
         click.echo(note, err=True)
     for error in report.errors:

@@ -63,7 +63,8 @@ class FetchResult:
 
     feed: FeedSource
     status: int | None
-    body: bytes | None = None
+    # Not in the repr: asyncio and logging format results, and a body can be megabytes.
+    body: bytes | None = field(default=None, repr=False)
     body_hash: str | None = None  # of `body`, computed once where it is read
     headers: Mapping[str, str] = field(default_factory=dict)
     final_url: str | None = None

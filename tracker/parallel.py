@@ -59,9 +59,10 @@ class ParserPool:
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._executor
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Stop the workers; `wait` for them at exit, so none is left writing to a closed pipe."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
 
 

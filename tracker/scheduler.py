@@ -61,6 +61,12 @@ class JobGate:
         return None
 
 
+def _close_parsers(tick: object, wait: bool = False) -> None:
+    parser = getattr(tick, "parser", None)
+    if parser is not None:
+        parser.close(wait=wait)
+
+
 class _NotSkippedRunWarnings(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "maximum number of running instances reached" not in record.getMessage()
@@ -107,7 +113,8 @@ def run_forever(
             reload_requested.clear()
             state["signature"] = signature
             try:
-                state["tick"] = build_tick()
+                previous, state["tick"] = state["tick"], build_tick()
+                _close_parsers(previous)  # each build starts its own parser workers
                 log.info("reloaded the config and rule files")
             except reload_errors as error:
                 log.error("reload failed, still running the previous config: %s", error)
@@ -150,6 +157,7 @@ def run_forever(
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
+        _close_parsers(state["tick"], wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("stopped")
