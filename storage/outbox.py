@@ -53,7 +53,11 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 100, lease: t
         sibling.state == "sending",
         sibling.next_attempt_at > now,
     )
-    candidates = session.exec(select(DeliveryRow.id, DeliveryRow.commitment_id).where(due).order_by(DeliveryRow.id).limit(limit * 20)).all()
+    # Candidates already skip commitments in flight elsewhere, so a few busy commitments
+    # cannot hide the rest of the queue; the UPDATE checks again, under the lock.
+    candidates = session.exec(
+        select(DeliveryRow.id, DeliveryRow.commitment_id).where(due, ~sibling_in_flight).order_by(DeliveryRow.id).limit(limit * 20)
+    ).all()
     claimed = []
     for delivery_id, commitment_id in candidates:
         if commitment_id is not None and session.get_bind().dialect.name == "postgresql":

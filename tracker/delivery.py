@@ -37,44 +37,51 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
        service itself is down (5xx, network), stop: the rest of the queue would only
        pile more failed attempts on it.
     """
-    now = tick.clock()
     with Session(tick.engine) as session:
         for _ in range(MAX_DELIVERIES_PER_TICK):
-            # One at a time: a sender that dies holds one delivery's lease, not the queue's.
+            # One at a time, each lease from its own claim: a sender that dies, or a
+            # long paced queue, holds one delivery's lease, not the queue's.
+            now = tick.clock()
             claimed = outbox.claim_deliveries(session, now, limit=1)
             if not claimed:
                 break
-            delivery = claimed[0]
-            alert = alert_from_payload(delivery.payload)
-            muted = outbox.mute_reason(session, delivery.commitment_id, now)
-            if muted:
-                outbox.mark_muted(session, delivery.id, muted)
-                session.commit()
-                continue
-            channel = _route(tick, session, delivery) or tick.notifier.name
-            threaded = tick.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
-            thread = outbox.thread_for(session, channel, delivery.commitment_id) if threaded else None
-            sending = Sending(delivery.id, channel, thread, delivery.in_doubt, broadcast=alert.kind == "status_change")
-            tick.pacer.wait(channel)
-            try:
-                sent = tick.notifier.send(alert, sending)
-            except DeliveryError as failure:
-                report.alerts_failed += 1
-                retry_at = None if failure.permanent else now + _delivery_backoff(delivery.attempts, failure.retry_after)
-                outbox.mark_failed(session, delivery.id, str(failure), retry_at, in_doubt=failure.in_doubt)
-                log.warning("delivery %d (%s to %s): %s%s", delivery.id, delivery.kind, channel, failure, "" if retry_at else " (parked)")
-                if _is_outage(failure):
-                    session.commit()
-                    log.warning("the alert service is not answering: the rest of the outbox waits for the next tick")
-                    return
-            else:
-                report.alerts_sent += not sent.already_there
-                outbox.mark_delivered(session, delivery.id, sent.remote_id, tick.clock())
-                if threaded and thread is None and sent.remote_id:
-                    outbox.record_thread(session, channel, delivery.commitment_id, sent.channel_id, sent.remote_id, now)
-                elif thread is not None and alert.kind == "status_change":
-                    _update_thread_parent(tick, thread, alert)
-            session.commit()
+            if not _deliver_one(tick, session, claimed[0], now, report):
+                log.warning("the alert service is not answering: the rest of the outbox waits for the next tick")
+                return
+
+
+def _deliver_one(tick: Tick, session: Session, delivery, now, report: TickReport) -> bool:
+    """Send one claimed delivery and record the outcome; False when the service is down."""
+    alert = alert_from_payload(delivery.payload)
+    muted = outbox.mute_reason(session, delivery.commitment_id, now)
+    if muted:
+        outbox.mark_muted(session, delivery.id, muted)
+        session.commit()
+        return True
+    channel = _route(tick, session, delivery) or tick.notifier.name
+    threaded = tick.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
+    thread = outbox.thread_for(session, channel, delivery.commitment_id) if threaded else None
+    delivery_id, kind, attempts, commitment_id = delivery.id, delivery.kind, delivery.attempts, delivery.commitment_id
+    sending = Sending(delivery_id, channel, thread, delivery.in_doubt, broadcast=alert.kind == "status_change")
+    session.commit()  # no transaction stays open across the pacing and the HTTP call
+    tick.pacer.wait(channel)
+    try:
+        sent = tick.notifier.send(alert, sending)
+    except DeliveryError as failure:
+        report.alerts_failed += 1
+        retry_at = None if failure.permanent else tick.clock() + _delivery_backoff(attempts, failure.retry_after)
+        outbox.mark_failed(session, delivery_id, str(failure), retry_at, in_doubt=failure.in_doubt)
+        session.commit()
+        log.warning("delivery %d (%s to %s): %s%s", delivery_id, kind, channel, failure, "" if retry_at else " (parked)")
+        return not _is_outage(failure)
+    report.alerts_sent += not sent.already_there
+    outbox.mark_delivered(session, delivery_id, sent.remote_id, tick.clock())
+    if threaded and thread is None and sent.remote_id:
+        outbox.record_thread(session, channel, commitment_id, sent.channel_id, sent.remote_id, now)
+    elif thread is not None and alert.kind == "status_change":
+        _update_thread_parent(tick, thread, alert)
+    session.commit()
+    return True
 
 
 def _route(tick: Tick, session: Session, delivery) -> str | None:
