@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Collection, Sequence
 
 from sqlalchemy import or_
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from storage.sql import serialize
 from storage.tables import EntryFeedRow, FeedRow
@@ -53,15 +53,19 @@ def _is_due(now: datetime):
     return or_(FeedRow.next_check_at == None, FeedRow.next_check_at <= now, FeedRow.last_polled_at > now + CLOCK_SLACK)  # noqa: E711
 
 
-CLOCK_SLACK = timedelta(minutes=1)
+# Larger than any sane skew between the clocks of instances sharing a database, so a
+# host a little behind never takes another's fresh polls for a clock set back.
+CLOCK_SLACK = timedelta(minutes=10)
 
 
-def count_due_feeds(session: Session, now: datetime) -> int:
-    query = select(func.count()).select_from(FeedRow).where(FeedRow.active == True, FeedRow.disabled_reason == None)  # noqa: E711,E712
-    return session.exec(query.where(_is_due(now))).one()
+def count_due_feeds(session: Session, now: datetime, all_active: bool = False) -> int:
+    query = select(func.count()).select_from(FeedRow).where(FeedRow.active == True)  # noqa: E712
+    if not all_active:
+        query = query.where(FeedRow.disabled_reason == None, _is_due(now))  # noqa: E711
+    return session.exec(query).one()
 
 
-def claim_due_feeds(session: Session, now: datetime, limit: int | None, *, all_active: bool = False) -> list[FeedRow]:
+def claim_due_feeds(session: Session, now: datetime, limit: int | None, *, all_active: bool = False, skip: Collection[int] = ()) -> list[FeedRow]:
     """Due feeds (or every active one), locked until the caller commits.
 
     On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED: instances claiming at
@@ -73,6 +77,8 @@ def claim_due_feeds(session: Session, now: datetime, limit: int | None, *, all_a
     query = select(FeedRow).where(FeedRow.active == True)  # noqa: E712
     if not all_active:
         query = query.where(FeedRow.disabled_reason == None).where(_is_due(now))  # noqa: E711
+    if skip:  # a full poll's feeds done earlier in the same run
+        query = query.where(col(FeedRow.id).notin_(list(skip)))
     query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit).with_for_update(skip_locked=True)
     return list(session.exec(query))
 

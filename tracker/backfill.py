@@ -99,7 +99,7 @@ def record_found(tick: Tick, session: Session, found: Sequence[Found], now: date
         published = item.published_at or first_seen.get(item.entry_id, now)
         if repository.record_evidence(session, item.entry_id, item.match, published, now) is not None:
             recorded.setdefault(item.match.rule_id, []).append(item)
-    for rule_id, items in recorded.items():
+    for rule_id, items in sorted(recorded.items()):  # id order, as every lock of commitments is taken
         report.new_evidence[rule_id] = len(items)
         noun = "entry" if len(items) == 1 else "entries"
         result = recompute_status(session, rule_id, now, note=f"backfill: {len(items)} stored {noun} newly matched")

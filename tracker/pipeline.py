@@ -98,15 +98,16 @@ class TickReport:
 def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None = None) -> TickReport:
     """One cycle.
 
-    1. Claim a batch of due feeds (or, for a full poll, every active one). Claimed
+    1. Claim a batch of due feeds (or, for a full poll, of the active ones). Claimed
        rows are locked so other instances skip them, and each one's next check
        moves to the end of a lease: a crash mid-cycle neither hammers a feed nor
        loses it (another instance takes it when the lease ends).
     2. Fetch the batch concurrently, parsing on every core.
     3. Per feed, in one transaction: record the fetch, store new entries, match them,
        record evidence, recompute statuses, and write the alerts to the outbox.
-    4. Claim the next batch while feeds are due: instances sharing a database
-       interleave their batches.
+    4. Claim the next batch while feeds are due (or not yet polled, for a full
+       poll): instances sharing a database interleave their batches, and each
+       batch's lease starts when it is claimed.
     5. Deliver what is in the outbox.
 
     `progress` hears (feeds done, feeds to do) after each feed.
@@ -114,16 +115,11 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
     report = TickReport()
     # In batches: bodies are held until stored, so memory follows the batch, not the feed count.
     batch = max(32, 4 * tick.fetch_policy.concurrency)
-    everything = claim_feeds(tick, None) if all_feeds else []
-    total = len(everything) if all_feeds else count_due_feeds(tick)
+    total = count_feeds(tick, all_feeds) if progress else 0
     _tell(progress, 0, total)
-    while True:
-        if all_feeds:
-            sources, everything = everything[:batch], everything[batch:]
-        else:
-            sources = claim_feeds(tick, batch)
-        if not sources:
-            break
+    done: set[int] = set()
+    while sources := claim_feeds(tick, batch, all_feeds=all_feeds, skip=done):
+        done.update(source.id for source in sources)
         results = fetch_feeds(sources, tick.fetch_policy)
         parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
         for result, parsed in zip(results, parsed_documents):
@@ -135,11 +131,12 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
     return report
 
 
-def claim_feeds(tick: Tick, limit: int | None) -> list[FeedSource]:
-    """Claim up to `limit` due feeds (None: every active feed) for this instance, until its lease ends."""
+def claim_feeds(tick: Tick, limit: int, *, all_feeds: bool = False, skip: set[int] = frozenset()) -> list[FeedSource]:
+    """Claim up to `limit` due feeds (or active ones, for a full poll, but those in `skip`)
+    for this instance, until its lease ends."""
     now = tick.clock()
     with Session(tick.engine) as session:
-        rows = feed_store.claim_due_feeds(session, now, limit, all_active=limit is None)
+        rows = feed_store.claim_due_feeds(session, now, limit, all_active=all_feeds, skip=skip if all_feeds else ())
         sources = []
         for row in rows:
             row.next_check_at = now + min(tick.lease, jittered(timedelta(seconds=row.interval_seconds), tick.jitter, tick.random_fraction()))
@@ -150,9 +147,10 @@ def claim_feeds(tick: Tick, limit: int | None) -> list[FeedSource]:
     return sources
 
 
-def count_due_feeds(tick: Tick) -> int:
+def count_feeds(tick: Tick, all_feeds: bool) -> int:
+    """How many feeds this cycle is about to check, for a progress display."""
     with Session(tick.engine) as session:
-        return feed_store.count_due_feeds(session, tick.clock())
+        return feed_store.count_due_feeds(session, tick.clock(), all_active=all_feeds)
 
 
 def _process_or_report(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None) -> None:
