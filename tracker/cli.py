@@ -177,11 +177,13 @@ def build_notifier(settings: Settings):
     return ConsoleNotifier()
 
 
-def build_tick(app: App, last_good_rules: dict | None = None):
+def build_tick(app: App, last_good_rules: dict | None = None, *, sync_config: bool = True):
     """Wire the parts of one tick from the config.
 
     `last_good_rules` (a running bot reloading): when a rule file is broken, keep
-    using that set rather than lose the broken file's commitment.
+    using that set rather than lose the broken file's commitment. `sync_config` False
+    (`tracker serve` acting on a click): the feed and commitment tables are the running
+    bot's to keep; a server started long ago must not put back its old config.
     """
     from tracker.fetch import FetchPolicy
     from tracker.matching import RuleMatcher
@@ -195,8 +197,9 @@ def build_tick(app: App, last_good_rules: dict | None = None):
     broken = [str(problem) for problem in loaded.problems if problem.excludes_rule]
     rules = list(last_good_rules.values()) if broken and last_good_rules else list(loaded.rules)
     engine = app.engine
-    sync_commitments(engine, rules, utc_now(), retire_missing=not broken)
-    app.sync_feeds()
+    if sync_config:
+        sync_commitments(engine, rules, utc_now(), retire_missing=not broken)
+        app.sync_feeds()
     notifier = build_notifier(settings)
     fetch = settings.fetch
     policy = FetchPolicy(

@@ -21,7 +21,7 @@ from notifiers.render import status_label
 from notifiers.slack import escape_mrkdwn, render_reviewed_blocks
 from storage import repository
 from tracker.cli import App, build_tick, end_of_day
-from tracker.commitments import confirm_status, dismiss_evidence, set_status
+from tracker.commitments import confirm_status, dismiss_evidence
 from tracker.model import Status
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def _part(payload: dict, key: str) -> dict:
 
 def apply_click(app: App, click: Click) -> tuple[Tick, Outcome]:
     """Make the change the click asks for; returns the tick (for what follows) and the outcome."""
-    tick = build_tick(app)
+    tick = build_tick(app, sync_config=False)
     act = {"confirm": _confirm, "dismiss": _dismiss, "snooze": _snooze}[click.action]
     return tick, act(app, tick, click)
 
@@ -148,7 +148,8 @@ def finish_click(tick: Tick, click: Click, outcome: Outcome) -> None:
 
 
 def _confirm(app: App, tick: Tick, click: Click) -> Outcome:
-    """`tracker status set ID STATUS --note "confirmed in Slack" --by USER`, STATUS the one on the card.
+    """`tracker status set ID STATUS --note "confirmed in Slack" --by USER`, STATUS the one on the
+    card, when the commitment still has it; refused when the status has moved since.
 
     Where the status already is the card's, `status set` records nothing; but a reviewer
     who confirms expects the decision to hold, e.g. when the evidence behind it is later
@@ -159,10 +160,15 @@ def _confirm(app: App, tick: Tick, click: Click) -> Outcome:
     if click.commitment_id not in tick.rules:
         return Outcome(now, refusal=f"No commitment with id {click.commitment_id!r} any more (see /commitments).")
     with Session(tick.engine) as session:
-        status = click.status or Status(repository.commitment(session, click.commitment_id).status)
-    change = set_status(tick, click.commitment_id, status, CONFIRM_NOTE, click.user_name)
-    if change is not None:
-        return Outcome(now, done=f"Set to {status_label(change.new.value)} (was {status_label(change.old.value)})", queued_alerts=True)
+        current = Status(repository.commitment(session, click.commitment_id).status)
+    status = click.status or current
+    if status != current:
+        # The card is older than the status: confirming it would undo a newer change.
+        return Outcome(
+            now,
+            refusal=f"{click.commitment_id} is {status_label(current.value)} now, not {status_label(status.value)} as this card shows: "
+            f"nothing confirmed. To set it anyway: `tracker status set {click.commitment_id} {status.value} --note …`",
+        )
     if confirm_status(tick, click.commitment_id, status, CONFIRM_NOTE, click.user_name):
         return Outcome(now, done=f"Confirmed {status_label(status.value)}")
     return Outcome(now, refusal=f"{click.commitment_id} changed status while you clicked; nothing confirmed. Look again: /commitments {click.commitment_id}")
