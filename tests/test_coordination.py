@@ -186,8 +186,10 @@ def test_a_daily_job_runs_once_across_instances_and_a_failed_run_is_retried_afte
     assert not run_once(digest, "first", first, at.replace(hour=8))  # claimed, failed, not finished
     retry = DailyJob("digest", lambda tick: runs.append(tick), {"hour": 8, "minute": 0})
     assert not run_once(retry, "second", second, at.replace(hour=8, minute=2))  # still within the lease
-    assert run_once(retry, "second", second, at.replace(hour=8, minute=6))
+    assert run_once(retry, "second", second, at.replace(hour=8, minute=6), within=timedelta(hours=1))  # a catch-up run
     assert runs == ["first", "second"]
+    late = DailyJob("weekly", lambda tick: runs.append(tick), {"hour": 9, "minute": 0})
+    assert not run_once(late, "x", first, at.replace(hour=11), within=timedelta(hours=1))  # nobody started it: not caught up
 
 
 def test_tracker_poll_beside_a_running_bot_on_sqlite_is_refused_clearly(tmp_path, feed_server):

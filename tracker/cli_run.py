@@ -53,7 +53,8 @@ def run(app: App) -> None:
     """Poll due feeds on a schedule until SIGINT or SIGTERM, then stop cleanly.
 
     The config and rule files are read again on SIGHUP or when they change; a bad
-    config or a broken rule file keeps what was running and says why.
+    config or a broken rule file keeps what was running and says why. The calendar
+    jobs' times ([status] daily_at, [digest]) are read at start.
     """
     from tracker.rulefile import find_rule_files
     from tracker.scheduler import run_forever
@@ -62,10 +63,14 @@ def run(app: App) -> None:
 
     def build():
         fresh = App(app.config_path)
-        previous = current.get("tick")
+        old_app, previous = current["app"], current.get("tick")
+        if fresh.settings.database.url == old_app.settings.database.url:
+            fresh.engine = old_app.engine  # one engine (and pool) for the process's life
         tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
         if previous is not None:
             retry_parked(tick)  # the config may have been fixed: what was parked gets another try
+        if fresh.engine is not old_app.engine and "engine" in vars(old_app):
+            old_app.engine.dispose()  # the database moved: the old pool's connections go
         current["app"], current["tick"] = fresh, tick
         return tick
 

@@ -72,15 +72,23 @@ class _NotSkippedRunWarnings(logging.Filter):
         return "maximum number of running instances reached" not in record.getMessage()
 
 
-def run_once(daily: DailyJob, tick: object, gate: JobGate, now: datetime) -> bool:
-    """Run the job's owed slot unless another instance has (or is running) it; True if it ran here."""
+CATCH_UP_MINUTES = 15
+# Catching up is for a slot's own day: an older slot nobody started stays skipped.
+CATCH_UP_WITHIN = timedelta(hours=1)
+
+
+def run_once(daily: DailyJob, tick: object, gate: JobGate, now: datetime, within: timedelta | None = None) -> bool:
+    """Run the job's owed slot unless another instance has (or is running) it; True if it ran here.
+
+    `within`: only a slot at most that old (catch-up runs).
+    """
     slot = daily.last_slot(now)
-    if slot is None or not gate.claim(daily.name, slot, now):
+    if slot is None or (within is not None and now - slot > within) or not gate.claim(daily.name, slot, now):
         log.debug("%s for %s: already run (or running) elsewhere", daily.name, slot)
         return False
     try:
         daily.run(tick)
-    except Exception:  # a failed run is not finished: its lease lets another instance retry it
+    except Exception:  # a failed run is not finished: after its lease, a catch-up run here or elsewhere retries it
         log.exception("%s job failed", daily.name)
         return False
     gate.finish(daily.name, slot, datetime.now(timezone.utc))
@@ -133,12 +141,15 @@ def run_forever(
     scheduler.add_job(job, "interval", seconds=tick_seconds, id="tick", next_run_time=datetime.now(timezone.utc))
     for daily in daily_jobs:
 
-        def run_daily(daily: DailyJob = daily) -> None:
-            run_once(daily, state["tick"], job_gate or JobGate(), datetime.now(timezone.utc))
+        def run_daily(daily: DailyJob = daily, within: timedelta | None = None) -> None:
+            run_once(daily, state["tick"], job_gate or JobGate(), datetime.now(timezone.utc), within)
 
         scheduler.add_job(run_daily, "cron", id=daily.name, misfire_grace_time=3600, **daily.cron)
         if daily.at_start:  # a bot that was down at the daily hour catches up
             scheduler.add_job(run_daily, "date", run_date=datetime.now(timezone.utc), id=f"{daily.name}-at-start")
+        # A run that failed, or whose instance died, is owed until it finishes: look again
+        # now and then (a finished slot costs one refused claim).
+        scheduler.add_job(run_daily, "interval", minutes=CATCH_UP_MINUTES, id=f"{daily.name}-catch-up", kwargs={"within": CATCH_UP_WITHIN})
 
     def request_stop(signum, _frame) -> None:
         log.info("received %s: stopping after the current tick", signal.Signals(signum).name)
