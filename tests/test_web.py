@@ -55,7 +55,8 @@ def test_the_api_agrees_with_tracker_status_json(client, tracked, cli, query, op
 
 def test_the_page_filters_and_sorts_like_the_cli(client, tracked, cli):
     expected = [row["id"] for row in json.loads(cli("--config", str(tracked), "status", "--format", "json", "--category", "vehicles", "--sort", "deadline").stdout)]
-    page = client.get("/", params={"category": "vehicles", "status": "", "actor": "", "sort": "deadline"})  # an empty form field filters nothing
+    page = client.get("/", params={"category": "vehicles", "status": "", "actor": "", "overdue": "", "sort": "deadline"})  # an empty form field filters nothing
+    assert client.get("/api/commitments?sort=&status=").json() == client.get("/api/commitments").json()
     assert re.findall(r'<tr id="([^"]+)">', page.text) == expected
     assert f"{len(expected)} of {len(shipped_rule_ids())} shown" in page.text
     assert 'href="/?category=vehicles&amp;sort=days_left"' in page.text  # a header re-sorts the same view
@@ -170,6 +171,8 @@ class TestAccessToken:
         cookie = first.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie  # links from Slack or mail open the page
         assert guarded.get("/?status=delayed").status_code == 200  # the client kept the cookie
+        elsewhere = guarded.get(f"//evil.example/?token={self.TOKEN}", follow_redirects=False)
+        assert elsewhere.headers["location"].startswith("/") and not elsewhere.headers["location"].startswith("//")
 
     def test_slack_requests_do_not_need_it(self, guarded):
         # Slack signs its requests instead; without a valid signature they are refused, but not by the token.

@@ -108,31 +108,37 @@ def check_deadlines(tick: Tick, remind_days: Sequence[int]) -> int:
     changes = 0
     now = tick.clock()
     with Session(tick.engine) as session:
-        for row in repository.active_commitments(session):
-            result = recompute_status(session, row.id, now)
-            if result:
-                change, change_id = result
-                changes += 1
-                _enqueue_change(tick, session, row, change, change_id, now)
-            if Status(row.status) in FINAL_STATUSES or row.status == Status.MISSED.value:
-                continue
-            days = reminder_due(row.deadline, now.date(), remind_days)
-            if days is not None:
-                left = (row.deadline - now.date()).days
-                alert = Alert(
-                    kind="reminder",
-                    commitment_id=row.id,
-                    commitment_title=row.title,
-                    channel=tick.channel_for(row.channel, row.category),
-                    new_status=row.status,
-                    deadline=row.deadline,
-                    target=row.target,
-                    text=f"Deadline in {left} days; status {row.status.replace('_', ' ')}.",
-                    source_document=row.source_document,
-                )
-                outbox.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
-        session.commit()
+        for commitment_id in [row.id for row in repository.active_commitments(session)]:
+            changes += _check_deadline(tick, session, commitment_id, now, remind_days)
+            session.commit()  # one commitment at a time: the others stay free for the ticks of every instance
     return changes
+
+
+def _check_deadline(tick: Tick, session: Session, commitment_id: str, now: datetime, remind_days: Sequence[int]) -> int:
+    """One commitment's deadline: the status change, or a reminder when one is due."""
+    result = recompute_status(session, commitment_id, now)
+    row = repository.commitment(session, commitment_id)
+    if result:
+        change, change_id = result
+        _enqueue_change(tick, session, row, change, change_id, now)
+    if Status(row.status) in FINAL_STATUSES or row.status == Status.MISSED.value:
+        return 1 if result else 0
+    days = reminder_due(row.deadline, now.date(), remind_days)
+    if days is not None:
+        left = (row.deadline - now.date()).days
+        alert = Alert(
+            kind="reminder",
+            commitment_id=row.id,
+            commitment_title=row.title,
+            channel=tick.channel_for(row.channel, row.category),
+            new_status=row.status,
+            deadline=row.deadline,
+            target=row.target,
+            text=f"Deadline in {left} days; status {row.status.replace('_', ' ')}.",
+            source_document=row.source_document,
+        )
+        outbox.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
+    return 1 if result else 0
 
 
 def _enqueue_change(tick: Tick, session: Session, row, change: StatusChange, change_id: int, now: datetime) -> None:

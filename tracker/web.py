@@ -75,7 +75,8 @@ def _require_token(web: FastAPI, token: str) -> None:
         given = request.query_params.get("token")
         if given is not None and hmac.compare_digest(given.encode(), token.encode()):
             rest = urlencode([(key, value) for key, value in request.query_params.multi_items() if key != "token"])
-            response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), status_code=303)
+            path = "/" + request.url.path.lstrip("/")  # never //host: a redirect stays on this site
+            response = RedirectResponse(path + (f"?{rest}" if rest else ""), status_code=303)
             # Lax, not Strict: a link to the tracker from Slack, a mail or a wiki must open the page.
             response.set_cookie(TOKEN_COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="lax", secure=request.url.scheme == "https")
             return response

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tracker.model import STATUS_SORT_KEYS, Status
 from tracker.review import select_rows
@@ -29,11 +29,13 @@ class StatusQuery(BaseModel):
     sort: SortKey = Field("id", description="Order by (evidence newest/most first).")
     as_of: date | None = Field(None, description="The state as of this date (past: from the record; future: a projection).")
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def empty_means_unset(cls, value: Any) -> Any:
-        """A form's empty select or text box arrives as '': no filter, not a bad value."""
-        return None if value == "" else value
+    def empty_means_unset(cls, values: Any) -> Any:
+        """A form's empty select or text box arrives as '': no filter (the default), not a bad value."""
+        if isinstance(values, dict):
+            return {key: value for key, value in values.items() if value != ""}
+        return values
 
     def as_of_moment(self) -> datetime | None:
         return None if self.as_of is None else datetime.combine(self.as_of, time.max, tzinfo=timezone.utc)
