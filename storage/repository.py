@@ -137,6 +137,11 @@ def dismiss_evidence(session: Session, entry_id: int, commitment_id: str | None,
     return touched
 
 
+def commitments_of_entry(session: Session, entry_id: int) -> list[str]:
+    """The commitments an entry is evidence for, dismissed or not."""
+    return list(session.exec(select(EvidenceRow.commitment_id).where(EvidenceRow.entry_id == entry_id).order_by(EvidenceRow.commitment_id)))
+
+
 def record_status_change(session: Session, change: StatusChange) -> int:
     """Append to history and move the commitment; one transaction with its cause."""
     evidence_id = None

@@ -133,31 +133,17 @@ def evidence(context: click.Context, fmt: str, include_dismissed: bool) -> None:
 @click.pass_obj
 def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: str) -> None:
     """Mark an entry's evidence (for COMMITMENT_ID, or all) a false positive; statuses are recomputed without it."""
-    from tracker.commitments import dismiss_evidence
+    from tracker.commitments import dismiss_evidence, why_not_dismissed
     from tracker.pipeline import TickReport, deliver_pending
 
     tick = build_tick(app)
     touched, changes = dismiss_evidence(tick, entry_id, commitment_id, note)
     if not touched:
-        raise click.ClickException(_why_not_dismissed(app, entry_id, commitment_id))
+        raise click.ClickException(why_not_dismissed(app.engine, entry_id, commitment_id))
     deliver_pending(tick, TickReport())
     click.echo(f"dismissed entry {entry_id} as evidence for {', '.join(touched)}")
     for change in changes:
         click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
-
-
-def _why_not_dismissed(app: App, entry_id: int, commitment_id: str | None) -> str:
-    from sqlmodel import Session
-
-    from storage.views import evidence_rows
-
-    with Session(app.engine) as session:
-        rows = [row for row in evidence_rows(session) if row["entry_id"] == entry_id]
-    if not rows:
-        return f"entry {entry_id} is not evidence for any commitment (entry ids: `tracker evidence`)"
-    if commitment_id and not any(row["commitment"] == commitment_id for row in rows):
-        return f"entry {entry_id} is evidence for {', '.join(sorted({row['commitment'] for row in rows}))}, not {commitment_id}"
-    return f"entry {entry_id} is already dismissed" + (f" for {commitment_id}" if commitment_id else "")
 
 
 def _require_commitment(tick, commitment_id: str) -> None:

@@ -100,6 +100,17 @@ def dismiss_evidence(tick: Tick, entry_id: int, commitment_id: str | None, note:
     return touched, changes
 
 
+def why_not_dismissed(engine, entry_id: int, commitment_id: str | None) -> str:
+    """Why `dismiss_evidence` touched nothing, in words for the person who asked."""
+    with Session(engine) as session:
+        commitments = repository.commitments_of_entry(session, entry_id)
+    if not commitments:
+        return f"entry {entry_id} is not evidence for any commitment (entry ids: `tracker evidence`)"
+    if commitment_id and commitment_id not in commitments:
+        return f"entry {entry_id} is evidence for {', '.join(commitments)}, not {commitment_id}"
+    return f"entry {entry_id} is already dismissed" + (f" for {commitment_id}" if commitment_id else "")
+
+
 def check_deadlines(tick: Tick, remind_days: Sequence[int]) -> int:
     """The daily job: passed deadlines become `missed`, near ones get a reminder (each once).
 

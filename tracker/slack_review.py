@@ -21,7 +21,7 @@ from notifiers.render import status_label
 from notifiers.slack import escape_mrkdwn, render_reviewed_blocks
 from storage import repository
 from tracker.cli import App, build_tick, end_of_day
-from tracker.commitments import confirm_status, dismiss_evidence
+from tracker.commitments import confirm_status, dismiss_evidence, why_not_dismissed
 from tracker.model import Status
 
 if TYPE_CHECKING:
@@ -176,13 +176,11 @@ def _confirm(app: App, tick: Tick, click: Click) -> Outcome:
 
 def _dismiss(app: App, tick: Tick, click: Click) -> Outcome:
     """`tracker evidence dismiss ENTRY_ID ID --note …`: the card's entry, for the card's commitment only."""
-    from tracker.cli_review import _why_not_dismissed
-
     now = tick.clock()
     note = f"false positive, dismissed in Slack by {click.user_name}"
     touched, changes = dismiss_evidence(tick, click.entry_id, click.commitment_id, note)
     if not touched:
-        why = _why_not_dismissed(app, click.entry_id, click.commitment_id)
+        why = why_not_dismissed(tick.engine, click.entry_id, click.commitment_id)
         return Outcome(now, refusal=why[:1].upper() + why[1:] + ".")
     moved = "".join(f"; {change.commitment_id} {status_label(change.old.value)} → {status_label(change.new.value)}" for change in changes)
     return Outcome(now, done=f"Dismissed entry {click.entry_id} as a false positive{moved}", queued_alerts=True)
