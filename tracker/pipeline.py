@@ -122,10 +122,15 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
         done.update(source.id for source in sources)
         results = fetch_feeds(sources, tick.fetch_policy)
         parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
-        for result, parsed in zip(results, parsed_documents):
-            report.feeds_checked += 1
-            _process_or_report(tick, result, report, parsed)
-            _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
+        pairs = list(zip(results, parsed_documents))
+        # Nothing to parse (a 304, the same body, a failure): recorded together, one transaction.
+        _record_unparsed(tick, [result for result, parsed in pairs if parsed is None], report)
+        _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
+        for result, parsed in pairs:
+            if parsed is not None:
+                report.feeds_checked += 1
+                _process_or_report(tick, result, report, parsed)
+                _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
     deliver_pending(tick, report)
     log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
@@ -151,6 +156,22 @@ def count_feeds(tick: Tick, all_feeds: bool) -> int:
     """How many feeds this cycle is about to check, for a progress display."""
     with Session(tick.engine) as session:
         return feed_store.count_due_feeds(session, tick.clock(), all_active=all_feeds)
+
+
+def _record_unparsed(tick: Tick, results: list[FetchResult], report: TickReport) -> None:
+    if not results:
+        return
+    report.feeds_checked += len(results)
+    try:
+        with Session(tick.engine) as session:
+            for result in results:
+                record_fetch(tick, session, result, report, None)
+            session.commit()
+    except DBAPIError as error:  # as for one feed: the batch's turn is lost, its leases bring it back
+        report.failed += len(results)
+        message = f"{len(results)} feeds: database error, retried after the lease: {type(error.orig or error).__name__}"
+        report.errors.append(message)
+        log.error("%s", message)
 
 
 def _process_or_report(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None) -> None:
@@ -190,50 +211,54 @@ def _tell(progress: Progress | None, done: int, total: int) -> None:
 
 def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None = None) -> None:
     """Record one fetch and everything that follows from it, in one transaction."""
+    if parsed is None and needs_parse(result):
+        parsed = parse_document(result.body, result.headers, result.final_url or result.feed.url)
+    with Session(tick.engine) as session:
+        record_fetch(tick, session, result, report, parsed)
+        session.commit()
+
+
+def record_fetch(tick: Tick, session: Session, result: FetchResult, report: TickReport, parsed: ParsedFeed | None) -> None:
+    """The fetch's outcome, new entries, matches, statuses and alerts, in the caller's transaction."""
     feed = result.feed
     now = tick.clock()
     digest = result.body_hash
-    if parsed is None and needs_parse(result):
-        parsed = parse_document(result.body, result.headers, result.final_url or feed.url)
     repeated = feed.body_error if parsed is None and digest == feed.body_hash and _is_parse_error(feed.body_error) else None
     error = result.error or (parsed.error if parsed else None) or repeated
-    with Session(tick.engine) as session:
-        if error:
-            _record_failure(tick, session, result, error, now, report)
-            session.commit()
-            return
-        if result.is_not_modified:
-            report.not_modified += 1
-        elif parsed is None:
-            report.unchanged += 1
-        failures_before = feed_store.feed_failures(session, feed.id)
-        interval = feed_store.feed_interval(session, feed.id)
-        feed_store.record_fetch_success(
-            session,
-            feed.id,
-            status=str(result.status),
-            now=now,
-            next_check_at=now + next_interval(interval, result, parsed, tick.jitter, tick.random_fraction()),
-            etag=result.headers.get("etag"),
-            last_modified=result.headers.get("last-modified"),
-            body_hash=digest,
-            warning=parsed.warning if parsed else None,
-            moved_to=result.moved_permanently_to,
-            parsed=parsed is not None,
-        )
-        if result.moved_permanently_to:
-            note = f"feed {feed.name} moved permanently: {feed.url} → {result.moved_permanently_to} (stored; update config.toml)"
-            report.notes.append(note)
-            log.warning("%s", note)
-        if failures_before >= tick.broken_after:
-            _notice(tick, session, f"feed-recovered:{feed.id}:{now.isoformat()}", f"Feed {feed.name} recovered",
-                    f"Feed {feed.name} ({feed.url}) works again after {failures_before} failed checks.", now)
-        if parsed is not None:
-            new = entry_store.record_new_entries(session, feed.id, parsed.entries, now)
-            feed_store.set_feed_items(session, feed.id)
-            report.new_entries += len(new)
-            record_matches(tick, session, feed, new, now, report)
-        session.commit()
+    if error:
+        _record_failure(tick, session, result, error, now, report)
+        return
+    if result.is_not_modified:
+        report.not_modified += 1
+    elif parsed is None:
+        report.unchanged += 1
+    failures_before = feed_store.feed_failures(session, feed.id)
+    interval = feed_store.feed_interval(session, feed.id)
+    feed_store.record_fetch_success(
+        session,
+        feed.id,
+        status=str(result.status),
+        now=now,
+        next_check_at=now + next_interval(interval, result, parsed, tick.jitter, tick.random_fraction()),
+        etag=result.headers.get("etag"),
+        last_modified=result.headers.get("last-modified"),
+        body_hash=digest,
+        warning=parsed.warning if parsed else None,
+        moved_to=result.moved_permanently_to,
+        parsed=parsed is not None,
+    )
+    if result.moved_permanently_to:
+        note = f"feed {feed.name} moved permanently: {feed.url} → {result.moved_permanently_to} (stored; update config.toml)"
+        report.notes.append(note)
+        log.warning("%s", note)
+    if failures_before >= tick.broken_after:
+        _notice(tick, session, f"feed-recovered:{feed.id}:{now.isoformat()}", f"Feed {feed.name} recovered",
+                f"Feed {feed.name} ({feed.url}) works again after {failures_before} failed checks.", now)
+    if parsed is not None:
+        new = entry_store.record_new_entries(session, feed.id, parsed.entries, now)
+        feed_store.set_feed_items(session, feed.id)
+        report.new_entries += len(new)
+        record_matches(tick, session, feed, new, now, report)
 
 
 def _is_parse_error(error: str | None) -> bool:
