@@ -13,7 +13,7 @@ from storage.tables import EntryFeedRow, FeedRow
 from tracker.model import FeedSource
 
 
-def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: datetime) -> None:
+def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: datetime, only_add: bool = False) -> None:
     """Make the feed table match the config: (name, url, interval) per feed.
 
     A feed whose configured URL changed starts afresh from the new URL; one that left
@@ -28,6 +28,8 @@ def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: d
         if row is None:
             session.add(FeedRow(name=name, url=url, configured_url=url, interval_seconds=interval, next_check_at=now))
             continue
+        if only_add:
+            continue
         if row.configured_url != url:
             row.url = row.configured_url = url
             row.etag = row.last_modified = row.body_hash = row.disabled_reason = None
@@ -38,7 +40,7 @@ def sync_feeds(session: Session, feeds: Sequence[tuple[str, str, float]], now: d
             row.active, row.next_check_at = True, now
         session.add(row)
     for name, row in existing.items():
-        if name not in configured and row.active:
+        if not only_add and name not in configured and row.active:
             row.active = False
             session.add(row)
 

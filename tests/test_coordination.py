@@ -212,3 +212,23 @@ def test_tracker_poll_beside_a_running_bot_on_sqlite_is_refused_clearly(tmp_path
     assert second.returncode == 2
     assert "`tracker run` (pid" in second.stderr and "is already polling the SQLite database" in second.stderr
     assert "PostgreSQL" in second.stderr and "Traceback" not in second.stderr
+
+
+def test_reading_commands_with_an_older_config_neither_switch_off_feeds_nor_retire_commitments(tmp_path, cli):
+    import json
+
+    from tests.conftest import DATA, write_config
+
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "empty-rules").mkdir()
+    bot_config = write_config(tmp_path / "bot", [("a", "http://127.0.0.1:9/a.xml"), ("b", "http://127.0.0.1:9/b.xml")])
+    assert cli("--config", str(bot_config), "poll", "--file", str(DATA / "feeds" / "climate_news.xml")).exit_code == 0
+    old_copy = write_config(tmp_path, [("a", "http://127.0.0.1:9/moved-a.xml")], rules=[tmp_path / "empty-rules"])
+    shared = f'url = "sqlite:///{tmp_path / "bot" / "tracker.db"}"'
+    old_copy.write_text(old_copy.read_text(encoding="utf-8").replace('url = "sqlite:///tracker.db"', shared), encoding="utf-8")
+    for command in (["feeds"], ["status"]):
+        assert cli("--config", str(old_copy), *command).exit_code == 0
+    feeds = {row["name"]: row["url"] for row in json.loads(cli("--config", str(bot_config), "feeds", "--format", "json").stdout)}
+    assert feeds == {"a": "http://127.0.0.1:9/a.xml", "b": "http://127.0.0.1:9/b.xml"}  # not switched off, not re-pointed
+    statuses = json.loads(cli("--config", str(bot_config), "status", "--format", "json").stdout)
+    assert {row["id"] for row in statuses} == {"toyota-solid-state", "nissan-solid-state"}  # not retired

@@ -185,13 +185,16 @@ def test_tracker_serve_answers_on_127_0_0_1(served):
         assert len(json.load(answer)) == len(shipped_rule_ids())
 
 
-def test_a_commitment_whose_rule_file_went_away_keeps_its_page(client, tracked):
+def test_a_commitment_whose_rule_file_went_away_keeps_its_page(client, tracked, cli):
     rules = tracked.parent / "own-rules"
     rules.mkdir()
     kept = (DATA / "rules" / "nissan-solid-state.yaml").read_text(encoding="utf-8")
     (rules / "nissan-solid-state.yaml").write_text(kept, encoding="utf-8")
     tracked.write_text(tracked.read_text(encoding="utf-8").replace(f'"{REPO / "rules"}"', f'"{rules}"'), encoding="utf-8")
     fresh = TestClient(create_app(tracked))
+    # Reading retires nothing (an operator's wrong rules folder must not retire them all); polling does.
+    assert "us-battery-imports-china" in [row["id"] for row in fresh.get("/api/commitments").json()]
+    assert cli("--config", str(tracked), "poll", "--file", str(DATA / "feeds" / "climate_news.xml")).exit_code == 0
     assert "us-battery-imports-china" not in [row["id"] for row in fresh.get("/api/commitments").json()]
     page = fresh.get("/commitments/us-battery-imports-china")
     assert page.status_code == 200 and "rule file is missing or broken" in page.text

@@ -62,19 +62,25 @@ class App:
             raise Fatal(f"database {engine.url.render_as_string(hide_password=True)}: {error}") from None
         return engine
 
-    def sync_feeds(self) -> None:
+    def sync_feeds(self, *, only_add: bool = True) -> None:
+        """Bring the feed table in line with this config. Reading commands only add feeds
+        they do not know: the polling instances own the table, and an operator's older
+        copy of config.toml must not switch off or re-point the feeds they poll."""
         from tracker.sync import sync_feeds
 
         interval = self.settings.schedule.interval
-        sync_feeds(self.engine, [(f.name, f.url, f.interval or interval) for f in self.settings.feeds], utc_now())
+        sync_feeds(self.engine, [(f.name, f.url, f.interval or interval) for f in self.settings.feeds], utc_now(), only_add=only_add)
 
     def sync_rules(self):
-        """Load the rule files and make the commitment table match; returns the usable rules."""
+        """Load the rule files and add or update their commitments; returns the usable rules.
+
+        A reading command never retires a commitment whose file it does not see (a
+        missing or wrong rules folder would retire them all); `run` and `poll` do.
+        """
         from tracker.sync import sync_commitments
 
         loaded = self.load_rules()
-        broken = any(problem.excludes_rule for problem in loaded.problems)
-        sync_commitments(self.engine, loaded.rules, utc_now(), retire_missing=not broken)
+        sync_commitments(self.engine, loaded.rules, utc_now(), retire_missing=False)
         return loaded.rules
 
     def load_rules(self, paths: list[Path] | None = None):
@@ -199,7 +205,7 @@ def build_tick(app: App, last_good_rules: dict | None = None, *, sync_config: bo
     engine = app.engine
     if sync_config:
         sync_commitments(engine, rules, utc_now(), retire_missing=not broken)
-        app.sync_feeds()
+        app.sync_feeds(only_add=False)
     notifier = build_notifier(settings)
     fetch = settings.fetch
     policy = FetchPolicy(

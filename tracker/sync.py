@@ -12,10 +12,11 @@ from storage import feeds as feed_store, repository
 from tracker.ruleformat import Rule
 
 
-def sync_feeds(engine: Engine, feeds: Iterable[tuple[str, str, float]], now: datetime) -> None:
-    """Bring the feed table in line with the config: (name, url, interval) per feed."""
+def sync_feeds(engine: Engine, feeds: Iterable[tuple[str, str, float]], now: datetime, only_add: bool = False) -> None:
+    """Bring the feed table in line with the config: (name, url, interval) per feed
+    (`only_add`: add the feeds it lacks, change nothing else)."""
     with Session(engine) as session:
-        feed_store.sync_feeds(session, list(feeds), now)
+        feed_store.sync_feeds(session, list(feeds), now, only_add=only_add)
         session.commit()
 
 
