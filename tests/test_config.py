@@ -67,6 +67,11 @@ def test_the_database_url_can_come_from_a_file_and_a_missing_file_is_named(tmp_p
     assert settings.database.url == "postgresql+psycopg://tracker:pw@db/t"
     with pytest.raises(ConfigError, match="TRACKER_DATABASE_URL_FILE: cannot read"):
         load_settings(config, environ={"TRACKER_DATABASE_URL_FILE": str(tmp_path / "absent")})
+    (tmp_path / "empty").write_text("\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="TRACKER_DATABASE_URL_FILE: .*empty is empty"):  # not a quiet fallback to SQLite
+        load_settings(config, environ={"TRACKER_DATABASE_URL_FILE": str(tmp_path / "empty")})
+    with pytest.raises(ConfigError, match="both TRACKER_DATABASE_URL and TRACKER_DATABASE_URL_FILE are set"):
+        load_settings(config, environ={"TRACKER_DATABASE_URL": "sqlite:///x.db", "TRACKER_DATABASE_URL_FILE": str(secret_file)})
 
 
 def test_a_lease_shorter_than_a_fetch_is_refused(tmp_path):

@@ -473,3 +473,16 @@ def test_pacing_one_channel_does_not_delay_another(slack, tmp_path, cli):
         assert all(later - earlier >= 0.28 for earlier, later in zip(times, times[1:]))
     assert nissan[0] - toyota[0] < 0.2  # the first Nissan alert did not wait for Toyota's channel
     assert arrivals[-1][0] - arrivals[0][0] < 4 * 0.3  # one shared pace would have needed 1.2 s
+
+
+def test_an_empty_token_file_or_two_ways_of_setting_one_stop_the_command_instead_of_falling_back(slack, tmp_path, cli, monkeypatch):
+    config = write_config(tmp_path, [], extra=FAST)
+    empty = tmp_path / "slack-token"
+    empty.write_text("\n", encoding="utf-8")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(empty))
+    both = cli("--config", str(config), "poll", "--file", str(CLIMATE_NEWS))  # SLACK_BOT_TOKEN is set too
+    assert both.exit_code == 2 and "both $SLACK_BOT_TOKEN and $SLACK_BOT_TOKEN_FILE are set" in both.stderr
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    result = cli("--config", str(config), "poll", "--file", str(CLIMATE_NEWS))
+    assert result.exit_code == 2 and f"SLACK_BOT_TOKEN_FILE: {empty} is empty" in result.stderr
+    assert slack.messages == [] and "alerts are printed here" not in result.output

@@ -156,12 +156,17 @@ def secret(environ_name: str) -> str:
     """A secret from the environment, or from the file its _FILE variant names (Docker and
     systemd credentials). Never from the config file."""
     value = os.environ.get(environ_name, "").strip()
-    if not value and os.environ.get(f"{environ_name}_FILE"):
-        path = Path(os.environ[f"{environ_name}_FILE"])
+    file_name = os.environ.get(f"{environ_name}_FILE")
+    if value and file_name:
+        raise Fatal(f"both ${environ_name} and ${environ_name}_FILE are set: set one")
+    if file_name:
+        path = Path(file_name)
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as error:
             raise Fatal(f"{environ_name}_FILE: cannot read {path}: {error.strerror}") from None
+        if not value:  # meant to be set: silently falling back (to the console, to no token) would hide it
+            raise Fatal(f"{environ_name}_FILE: {path} is empty")
     return value
 
 

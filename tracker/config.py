@@ -226,15 +226,19 @@ def _dotted_key(location: tuple[Any, ...]) -> str:
 
 def _database_url_from_environ(environ: dict[str, str]) -> str | None:
     """$TRACKER_DATABASE_URL, or the file $TRACKER_DATABASE_URL_FILE names: a URL may hold a password."""
-    if environ.get(DATABASE_URL_ENV):
-        return environ[DATABASE_URL_ENV]
     path = environ.get(f"{DATABASE_URL_ENV}_FILE")
+    if environ.get(DATABASE_URL_ENV) and path:
+        raise ConfigError(f"both {DATABASE_URL_ENV} and {DATABASE_URL_ENV}_FILE are set: set one")
     if not path:
-        return None
+        return environ.get(DATABASE_URL_ENV) or None
     try:
-        return Path(path).read_text(encoding="utf-8").strip()
+        url = Path(path).read_text(encoding="utf-8").strip()
     except OSError as error:
         raise ConfigError(f"{DATABASE_URL_ENV}_FILE: cannot read {path}: {error.strerror}") from None
+    if not url:
+        # Falling back to [database] url would quietly run a private SQLite beside the shared database.
+        raise ConfigError(f"{DATABASE_URL_ENV}_FILE: {path} is empty")
+    return url
 
 
 def _resolve(settings: Settings, base: Path, environ: dict[str, str]) -> Settings:
