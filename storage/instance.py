@@ -37,8 +37,9 @@ def single_instance(engine: Engine, command: str) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise SecondInstanceError(
-                f"{holder} is already polling the SQLite database {database}; a second instance is refused. "
-                "Run one `tracker run` per SQLite file, or move to PostgreSQL ([database] url) to run several."
+                f"{holder} is already polling the SQLite database {database}, so `tracker {command}` is refused: "
+                "one polling process per SQLite file (`poll --file` and reading commands work beside it); "
+                "move to PostgreSQL ([database] url) to run several."
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -35,3 +35,15 @@ def test_run_polls_due_feeds_and_stops_cleanly_on_sigterm(feed_server, tmp_path)
     assert "stopped" in stderr
     status = subprocess.run([tracker, "--config", str(config), "status", "--format", "json"], capture_output=True, text=True, env=environment)
     assert {row["id"]: row["status"] for row in json.loads(status.stdout)}["nissan-solid-state"] == "delayed"
+
+
+def test_a_reload_says_which_changes_wait_for_a_restart(tmp_path, caplog):
+    from tracker.cli_run import _warn_of_restart_only_changes
+    from tracker.config import load_settings
+
+    first = tmp_path / "first.toml"
+    first.write_text('[schedule]\ntick = "2s"\n', encoding="utf-8")
+    second = tmp_path / "second.toml"
+    second.write_text('[schedule]\ntick = "7s"\n[digest]\nat = "09:00"\n', encoding="utf-8")
+    _warn_of_restart_only_changes(load_settings(first, environ={}), load_settings(second, environ={}))
+    assert "[schedule] tick, [digest] at changed: it takes effect when `tracker run` restarts" in caplog.text

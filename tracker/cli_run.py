@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from contextlib import contextmanager, nullcontext
@@ -64,6 +65,7 @@ def run(app: App) -> None:
     def build():
         fresh = App(app.config_path)
         old_app, previous = current["app"], current.get("tick")
+        _warn_of_restart_only_changes(app.settings, fresh.settings)
         if fresh.settings.database.url == old_app.settings.database.url:
             fresh.engine = old_app.engine  # one engine (and pool) for the process's life
         tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
@@ -82,6 +84,16 @@ def run(app: App) -> None:
     gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
     with polling_instance(app, "run"):
         run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs, job_gate=gate)
+
+
+# Read once when `tracker run` starts: the scheduler's own wake-up, and the calendar.
+RESTART_ONLY = (("schedule", "tick"), ("schedule", "lease"), ("status", "daily_at"), ("digest", "frequency"), ("digest", "at"), ("digest", "weekday"))
+
+
+def _warn_of_restart_only_changes(started: Settings, now: Settings) -> None:
+    changed = [f"[{section}] {key}" for section, key in RESTART_ONLY if getattr(getattr(started, section), key) != getattr(getattr(now, section), key)]
+    if changed:
+        logging.getLogger("tracker").warning("%s changed: it takes effect when `tracker run` restarts", ", ".join(changed))
 
 
 @contextmanager
