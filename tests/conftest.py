@@ -213,3 +213,18 @@ def served(tracked):
         process.wait(timeout=10)
 
 
+
+
+@pytest.fixture
+def slack(cli, monkeypatch, request):
+    """A Slack stand-in and the environment that points the CLI and the web app at it,
+    with the test module's TOKEN (after `cli` cleared the environment). Modules that
+    talk to the stand-in without the CLI define a `slack` fixture of their own."""
+    from tests.slack_stub import SlackStub
+
+    for name in ("SLACK_BOT_TOKEN_FILE", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with SlackStub() as stub:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", request.module.TOKEN)
+        monkeypatch.setenv("SLACK_API_URL", stub.base_url)
+        yield stub

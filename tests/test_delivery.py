@@ -23,17 +23,6 @@ TOYOTA_PROGRESS = "Toyota will start production of solid-state batteries in 2027
 TOYOTA_DELAY = "Toyota now expects solid-state batteries in 2030"
 
 
-@pytest.fixture
-def slack(cli, monkeypatch):
-    """A Slack stand-in and the environment that points the CLI at it (after `cli` cleared it)."""
-    for name in ("SLACK_BOT_TOKEN_FILE", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    with SlackStub() as stub:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-        monkeypatch.setenv("SLACK_API_URL", stub.base_url)
-        yield stub
-
-
 def write_feed(folder: Path, name: str, *items: tuple[str, datetime]) -> Path:
     """A small RSS file of (title, published) items."""
     rendered = "".join(

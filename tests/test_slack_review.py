@@ -44,17 +44,6 @@ NEWS = [
 ]
 
 
-@pytest.fixture
-def slack(cli, monkeypatch):
-    """A Slack stand-in and the environment that points the CLI and the app at it."""
-    for name in ("SLACK_BOT_TOKEN_FILE", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    with SlackStub() as stub:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-        monkeypatch.setenv("SLACK_API_URL", stub.base_url)
-        yield stub
-
-
 def write_news(folder: Path) -> Path:
     items = "".join(
         f"<item><title>{escape(title)}</title><link>{escape(link)}</link><guid isPermaLink=\"false\">news-{number}</guid>"
