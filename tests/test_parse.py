@@ -68,6 +68,8 @@ def test_canonical_urls(url, canonical):
 def test_plain_text_removes_markup_entities_and_invisible_characters():
     assert plain_text("<p>A&nbsp;<b>bold</b>&amp;&lt;i&gt;move&lt;/i&gt;\u200b</p><style>p{}</style>") == "A bold & move"
     assert plain_text("ｆｕｌｌ-width") == "full-width"  # NFKC
+    assert plain_text("line\tone\r\n\x0b two\u3000three\x07 four") == "line one two three four"
+    assert plain_text("a \u202e b<!-- x --><b<!-- y -->>c</b>") == "a b c"  # no tag survives a comment inside it
 
 
 def test_the_parser_pool_gives_the_same_entries_as_parsing_inline(monkeypatch):

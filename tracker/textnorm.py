@@ -16,7 +16,6 @@ import unicodedata
 _DASHES = re.compile("[-‐‑‒–—―_/‧·]")
 _SINGLE_QUOTES = re.compile("[‘’‛ʼ′]")
 _DOUBLE_QUOTES = re.compile("[“”„‟″]")
-_SPACES = re.compile(r"\s+")
 # Combining marks (accents) of Latin, Greek and Cyrillic, removed after NFD. The
 # Japanese voicing marks (U+3099, U+309A) are not among them: they change the word.
 _COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
@@ -24,13 +23,14 @@ _COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u
 
 def normalise(text: str) -> str:
     """The form both terms and texts are compared in. Keeps sentence punctuation."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if not text.isascii():
-        text = _strip_accents(text)
+    if text.isascii():
+        text = text.casefold()
+    else:
+        text = _strip_accents(unicodedata.normalize("NFKC", text).casefold())
     text = _DASHES.sub(" ", text)
     if not text.isascii():
         text = _DOUBLE_QUOTES.sub('"', _SINGLE_QUOTES.sub("'", text))
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def _strip_accents(text: str) -> str:
