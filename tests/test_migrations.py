@@ -52,3 +52,26 @@ def test_an_empty_postgres_database_is_migrated_to_the_head(postgres_database):
     assert before is None and after == head_revision() == current_revision(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_the_shortcut_head_is_the_newest_migration():
+    from storage.migrate import HEAD_REVISION
+
+    assert HEAD_REVISION == head_revision()
+
+
+def test_a_database_at_the_head_is_checked_without_loading_alembic(tmp_path):
+    """Every command checks the schema; when nothing is to do, that is one SELECT."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    upgrade(make_engine(url))
+    probe = (
+        "import sys; from storage.engine import make_engine; from storage.migrate import upgrade; "
+        f"print(upgrade(make_engine({url!r})), 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    from storage.migrate import HEAD_REVISION
+
+    assert out.strip() == f"('{HEAD_REVISION}', '{HEAD_REVISION}') False"

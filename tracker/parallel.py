@@ -55,7 +55,7 @@ class ParserPool:
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["tracker.parse"])
+            context.set_forkserver_preload(["tracker.parse", "feedparser"])
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._executor
 

@@ -17,8 +17,6 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import feedparser
-
 from tracker.model import Entry, ParsedFeed
 
 # Query parameters that identify a campaign or a click, never the article.
@@ -54,6 +52,8 @@ def parse_document(body: bytes, headers: Mapping[str, str], url: str) -> ParsedF
     response_headers = {key.lower(): value for key, value in headers.items()}
     response_headers.setdefault("content-type", "application/xml")
     response_headers["content-location"] = url
+    import feedparser  # here, not above: a cycle of 304s never parses and need not import it
+
     parsed = feedparser.parse(
         io.BytesIO(body),
         response_headers=response_headers,
