@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.sql import chunks as _chunks, dialect_insert as _insert
@@ -41,14 +42,17 @@ def record_new_entries(session: Session, feed_id: int, entries: Sequence[Entry],
     # Lost a race with another writer: the entry exists, it is just not ours to report.
     raced = _ids_by_key(session, [entry.key for entry in candidates if entry.key not in inserted])
     linked = set(existing.values()) | set(inserted.values()) | set(raced.values())
-    session.execute(
-        _insert(session, EntryFeedRow.__table__).on_conflict_do_nothing(),
+    links = EntryFeedRow.__table__
+    added_links = session.execute(
+        _insert(session, links).on_conflict_do_nothing().returning(links.c.entry_id),
         [{"entry_id": entry_id, "feed_id": feed_id, "seen_at": now} for entry_id in sorted(linked)],
-    )
+    ).all()
+    # The feed's item count moves by the links just made (in SQL, so it cannot lose an
+    # update): counting every link of the feed again cost more than storing the entries.
+    changes: dict = {"items": FeedRow.__table__.c["items"] + len(added_links)}
     if new:
-        feed = session.get(FeedRow, feed_id)
-        feed.last_new_item_at = now
-        session.add(feed)
+        changes["last_new_item_at"] = now
+    session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**changes))
     return new
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from storage.sql import serialize
-from storage.tables import EntryFeedRow, FeedRow
+from storage.tables import FeedRow
 from tracker.model import FeedSource
 
 
@@ -161,13 +161,3 @@ def record_fetch_success(
         feed.url = moved_to
     session.add(feed)
     return feed
-
-
-def count_feed_items(session: Session, feed_id: int) -> int:
-    return session.exec(select(func.count()).select_from(EntryFeedRow).where(EntryFeedRow.feed_id == feed_id)).one()
-
-
-def set_feed_items(session: Session, feed_id: int) -> None:
-    feed = session.get(FeedRow, feed_id)
-    feed.items = count_feed_items(session, feed_id)
-    session.add(feed)

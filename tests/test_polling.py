@@ -180,3 +180,15 @@ def test_a_repaired_document_keeps_its_warning_while_it_is_not_modified(feed_ser
         cli("--config", str(config), "poll")
     row = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)[0]
     assert row["last_status"] == "304" and row["last_error"].startswith("recovered: CharacterEncodingOverride")
+
+
+def test_a_feeds_item_count_grows_by_what_it_newly_carries(feed_server, tmp_path, cli):
+    older = [(f"Grid story number {n} about storage", f"https://a.example/{n}", "Wed, 15 Apr 2026 09:30:00 GMT") for n in range(2)]
+    feed_server.routes["/a.xml"] = Route(_rss(older))
+    config = write_config(tmp_path, [("a", feed_server.url("/a.xml"))])
+    cli("--config", str(config), "poll")
+    newer = older + [("Grid story number 2 about storage", "https://a.example/2", "Thu, 16 Apr 2026 09:30:00 GMT")]
+    feed_server.routes["/a.xml"] = Route(_rss(newer))
+    cli("--config", str(config), "poll")
+    feeds = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)
+    assert feeds[0]["items"] == 3  # the two it carried before are not counted again

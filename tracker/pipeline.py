@@ -256,7 +256,6 @@ def record_fetch(tick: Tick, session: Session, result: FetchResult, report: Tick
                 f"Feed {feed.name} ({feed.url}) works again after {failures_before} failed checks.", now)
     if parsed is not None:
         new = entry_store.record_new_entries(session, feed.id, parsed.entries, now)
-        feed_store.set_feed_items(session, feed.id)
         report.new_entries += len(new)
         record_matches(tick, session, feed, new, now, report)
 
