@@ -26,6 +26,13 @@ TIMED_TRACKER = [str(VENV_BIN / "python"), str(Path(__file__).resolve().parent /
 CHILD_TIMEOUT_S = 900
 
 
+def compile_tracker() -> None:
+    """Byte-compile the tracker's own modules, as a regular `pip install` does for every
+    package (the peers' included). The editable install leaves them as sources, and with
+    PYTHONDONTWRITEBYTECODE set (as on some machines) every process would compile them again."""
+    subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q", "tracker", "storage", "notifiers"], cwd=REPO, check=True)
+
+
 @dataclass
 class Run:
     """One tracker subprocess: what it cost and what it said."""

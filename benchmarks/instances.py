@@ -46,7 +46,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedserver import feed_files  # noqa: E402
-from harness import REPO, TRACKER, choose_rules, require_ok, run_tracker, start_server, write_config  # noqa: E402
+from harness import REPO, TRACKER, choose_rules, compile_tracker, require_ok, run_tracker, start_server, write_config  # noqa: E402
 from peers import largest_feeds  # noqa: E402
 from proctree import TreeSampler  # noqa: E402
 
@@ -306,6 +306,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    compile_tracker()
     folder = Path(tempfile.mkdtemp(prefix="tracker-instances-"))
     try:
         root = largest_feeds(args.feeds, args.largest, folder / "feeds")

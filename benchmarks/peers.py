@@ -43,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedserver import feed_files  # noqa: E402
-from harness import REPO, Run, choose_rules, control, run_tracker, start_server  # noqa: E402
+from harness import REPO, Run, choose_rules, compile_tracker, control, run_tracker, start_server  # noqa: E402
 from peer_tools import (  # noqa: E402
     PEERS_BIN,
     NewsboatTool,
@@ -294,6 +294,7 @@ def main() -> None:
     if missing:
         raise SystemExit("missing: " + "; ".join(missing))
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    compile_tracker()
     folder = Path(tempfile.mkdtemp(prefix="tracker-peers-"))
     try:
         benchmark(args, folder)

@@ -41,6 +41,7 @@ from feedgen import write_feeds  # noqa: E402
 from feedserver import FEED_SUFFIXES, feed_files  # noqa: E402
 from harness import (  # noqa: E402
     REPO,
+    compile_tracker,
     TIMED_TRACKER,
     TRACKER,
     VENV_BIN,
@@ -250,6 +251,7 @@ def benchmark(args: argparse.Namespace, folder: Path, root: Path, port: int, pat
 def main() -> None:
     args = parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    compile_tracker()
     folder = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     root = args.feeds or folder / "feeds"
     if args.feeds is None:
