@@ -37,13 +37,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feedserver import feed_files  # noqa: E402
-from harness import REPO, Run, choose_rules, compile_tracker, control, run_tracker, start_server  # noqa: E402
+from harness import REPO, VENV_BIN, Run, choose_rules, compile_tracker, control, run_tracker, start_server  # noqa: E402
 from peer_tools import (  # noqa: E402
     PEERS_BIN,
     NewsboatTool,
@@ -54,6 +54,8 @@ from peer_tools import (  # noqa: E402
     ensure_peers,
     versions,
 )
+from feedserver import FEED_SUFFIXES, feed_files  # noqa: E402
+from floor import text_work_seconds  # noqa: E402
 from poll_cycles import feedparser_times, measure_startup, settings_overrides  # noqa: E402
 from spy import record, summarise  # noqa: E402
 
@@ -191,6 +193,44 @@ def print_baseline(results: list[Result], names: list[str], parse: tuple[float, 
               f"/ lean {tick / lean:.2f}×")
 
 
+def print_floor(results: list[Result], names: list[str], text_work: tuple[float, float, int], startup: float,
+                lean_parse: float) -> None:
+    """What the tracker's fresh cycle cannot go below, with feedparser and with a parser that costs nothing:
+    start-up, then the parse and the text work spread perfectly over every core, fetching and storing free."""
+    normalising, matching, entries = text_work
+    cores = os.cpu_count() or 1
+    without_parser = startup + (normalising + matching) / cores
+    with_feedparser = without_parser + lean_parse / cores
+    print(f"\nthe tracker's text work (floor.py; {entries:,} entries, one process): normalising {normalising:.2f} s, "
+          f"matching {matching:.2f} s. A fresh cycle on {cores} cores cannot take less than start-up {startup:.2f} s "
+          f"+ (parse + text work) / {cores}: {with_feedparser:.2f} s with feedparser (lean, {lean_parse:.2f} s), "
+          f"{without_parser:.2f} s with a parser that costs nothing")
+    for name in names:
+        if name != "tracker":
+            wall = median(results, name, "fresh", lambda r: r.run.wall)
+            print(f"  {name:<10} fresh {wall:.2f} s: floor with feedparser {with_feedparser / wall:.2f}×, "
+                  f"without a parser {without_parser / wall:.2f}×")
+
+
+def print_import_cost(results: list[Result], names: list[str]) -> None:
+    """The 304 cycle of a process: what importing the ORM alone costs, beside each peer's whole cycle."""
+    seconds = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([str(VENV_BIN / "python"), "-c", "import sqlmodel"], check=True)
+        seconds.append(time.perf_counter() - started)
+    imports = statistics.median(seconds)
+    print(f"\na Python process importing sqlmodel (SQLAlchemy and pydantic), nothing else: {imports:.2f} s")
+    for name in names:
+        if name != "tracker":
+            wall = median(results, name, "unchanged", lambda r: r.run.wall)
+            print(f"  {name:<10} unchanged (304) cycle, whole process {wall:.2f} s: the import alone is {imports / wall:.2f}× it")
+    ticks = [r.run.tick for r in results if r.tool == "tracker" and r.cycle == "unchanged" and r.run.tick is not None]
+    if ticks:
+        print(f"  tracker    unchanged cycle inside the process (run_tick, what a running `tracker run` does "
+              f"every interval): {statistics.median(ticks):.2f} s")
+
+
 def print_bar(results: list[Result], tools: list[Tool]) -> None:
     """The issue's bar: faster than every Python peer, within 2× of newsboat, cycle by cycle."""
     names = [tool.name for tool in tools]
@@ -265,6 +305,7 @@ def benchmark(args: argparse.Namespace, folder: Path) -> None:
         tools = build_tools(args, urls, smtp_port, mbox, extra)
         if any(tool.name != "tracker" for tool in tools):
             print(f"peers: {versions()}; rss2email mails to an SMTP stub (mailstub.py) on 127.0.0.1:{smtp_port}")
+        startup = None
         if "tracker" in args.tools:
             startup = measure_startup(folder, choose_rules(), args.concurrency, extra)
             print(f"tracker empty poll (no feeds: start-up, imports, rules, syncs): {startup:.2f} s")
@@ -277,6 +318,9 @@ def benchmark(args: argparse.Namespace, folder: Path) -> None:
         print_tables(results, names, args.rounds)
         doubts = print_work(results, count)
         print_baseline(results, names, parse)
+        if startup is not None:
+            print_floor(results, names, text_work_seconds(files, uses, choose_rules(), FEED_SUFFIXES), startup, parse[1])
+            print_import_cost(results, names)
         print_bar(results, tools)
         if args.profile:
             profile_tracker(next(tool for tool in tools if tool.name == "tracker"), folder, port)
