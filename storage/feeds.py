@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Collection, Sequence
+from typing import Collection, Mapping, Sequence
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, func, select
 
 from storage.sql import serialize
@@ -161,3 +161,16 @@ def record_fetch_success(
         feed.url = moved_to
     session.add(feed)
     return feed
+
+
+def extend_leases(session: Session, held: Mapping[int, datetime], spans: Mapping[int, timedelta], now: datetime) -> dict[int, datetime]:
+    """Move each held feed's next check to `now` + its span, where it still stands at the
+    time this instance set: a feed recorded meanwhile, or taken over by another instance
+    after the lease ran out, is left alone. Returns the new ends of the leases kept."""
+    renewed = {}
+    for feed_id, until in held.items():
+        new_until = now + spans[feed_id]
+        statement = update(FeedRow).where(col(FeedRow.id) == feed_id, col(FeedRow.next_check_at) == until)
+        if session.execute(statement.values(next_check_at=new_until)).rowcount:
+            renewed[feed_id] = new_until
+    return renewed

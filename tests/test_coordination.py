@@ -18,7 +18,8 @@ from storage.instance import SecondInstanceError, single_instance
 from storage.jobs import claim_job_run, finish_job_run
 from storage.migrate import upgrade
 from storage.outbox import claim_deliveries, enqueue_delivery
-from storage.tables import CommitmentRow, StatusChangeRow
+from storage.tables import CommitmentRow, FeedRow, StatusChangeRow
+from tracker.leases import BatchLease
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -83,6 +84,55 @@ def test_a_claimed_feed_is_due_again_when_its_lease_runs_out(engine):
         session.commit()
         assert feed_store.claim_due_feeds(session, NOW + timedelta(minutes=4), limit=10) == []
         assert len(feed_store.claim_due_feeds(session, NOW + timedelta(minutes=5), limit=10)) == 3
+
+
+
+def _claim_with_lease(engine, at: datetime, clock) -> tuple[list[int], BatchLease]:
+    with Session(engine) as session:
+        rows = feed_store.claim_due_feeds(session, at, limit=10)
+        held = {}
+        for row in rows:
+            row.next_check_at = held[row.id] = at + timedelta(minutes=5)
+            session.add(row)
+        session.commit()
+    return sorted(held), BatchLease(engine, held, at, clock)
+
+
+def test_a_batch_slower_than_its_lease_stays_with_its_holder_until_each_feed_is_recorded(engine):
+    add_feeds(engine, 3)
+    now = [NOW]
+    ids, lease = _claim_with_lease(engine, NOW, lambda: now[0])
+    now[0] = NOW + timedelta(minutes=2)
+    lease.renew_if_due()  # a third of the lease gone: renewed to 12:07
+    with Session(engine) as session:  # the first feed is recorded: its next check is its own
+        feed_store.record_fetch_success(session, ids[0], status="200", now=now[0], next_check_at=NOW + timedelta(hours=1),
+                                        etag=None, last_modified=None, body_hash=None, warning=None, moved_to=None, parsed=True)
+        session.commit()
+    lease.release([ids[0]])
+    now[0] = NOW + timedelta(minutes=3)
+    lease.renew_if_due()  # too soon since the last renewal: nothing to do
+    now[0] = NOW + timedelta(minutes=4)
+    lease.renew_if_due()  # renewed to 12:09
+    with Session(engine) as session:
+        assert feed_store.claim_due_feeds(session, NOW + timedelta(minutes=8), limit=10) == []  # the original lease ended at 12:05
+        recorded = session.get(FeedRow, ids[0]).next_check_at
+        assert recorded.astimezone(timezone.utc) == NOW + timedelta(hours=1)  # renewals never touch a recorded feed
+        # the holder stops renewing (it died): its feeds come back when the last renewal runs out
+        assert sorted(row.id for row in feed_store.claim_due_feeds(session, NOW + timedelta(minutes=9), limit=10)) == ids[1:]
+
+
+def test_a_lease_taken_over_after_it_ran_out_is_not_renewed_by_its_old_holder(engine):
+    add_feeds(engine, 2)
+    now = [NOW]
+    ids, stalled = _claim_with_lease(engine, NOW, lambda: now[0])
+    later = NOW + timedelta(minutes=6)  # the holder stalled past its lease; another instance claims
+    taken, _ = _claim_with_lease(engine, later, lambda: later)
+    assert taken == ids
+    now[0] = later
+    stalled.renew()
+    with Session(engine) as session:
+        ends = {session.get(FeedRow, i).next_check_at.astimezone(timezone.utc) for i in ids}
+    assert ends == {later + timedelta(minutes=5)}  # the new holder's lease, untouched
 
 
 def test_one_commitments_deliveries_are_never_sent_by_two_instances_at_once(engine):

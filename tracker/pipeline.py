@@ -34,6 +34,7 @@ from tracker.model import (
 from tracker.commitments import recompute_status
 from tracker.delivery import Pacer, deliver_pending
 from tracker.intervals import backoff, jittered, next_interval
+from tracker.leases import BatchLease
 from tracker.notices import enqueue_notice
 from tracker.parallel import ParserPool, parse_jobs
 from tracker.parse import parse_document
@@ -105,6 +106,8 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
     2. Fetch the batch concurrently, parsing on every core.
     3. Per feed, in one transaction: record the fetch, store new entries, match them,
        record evidence, recompute statuses, and write the alerts to the outbox.
+       Until a feed is recorded its lease is renewed as the batch goes (BatchLease):
+       a slow batch is never taken over by another instance while this one lives.
     4. Claim the next batch while feeds are due (or not yet polled, for a full
        poll): instances sharing a database interleave their batches, and each
        batch's lease starts when it is claimed.
@@ -118,38 +121,51 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
     total = count_feeds(tick, all_feeds) if progress else 0
     _tell(progress, 0, total)
     done: set[int] = set()
-    while sources := claim_feeds(tick, batch, all_feeds=all_feeds, skip=done):
+    while True:
+        sources, lease = claim_feeds(tick, batch, all_feeds=all_feeds, skip=done)
+        if not sources:
+            break
         done.update(source.id for source in sources)
         results = fetch_feeds(sources, tick.fetch_policy)
-        parsed_documents = tick.parser.parse_in_order(parse_jobs(results, needs_parse))
-        pairs = list(zip(results, parsed_documents))
+        lease.renew_if_due()
+        pairs = []
+        for pair in zip(results, tick.parser.parse_in_order(parse_jobs(results, needs_parse))):
+            pairs.append(pair)
+            lease.renew_if_due()
         # Nothing to parse (a 304, the same body, a failure): recorded together, one transaction.
-        _record_unparsed(tick, [result for result, parsed in pairs if parsed is None], report)
+        unparsed = [result for result, parsed in pairs if parsed is None]
+        _record_unparsed(tick, unparsed, report)
+        lease.release(result.feed.id for result in unparsed)
         _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
         for result, parsed in pairs:
             if parsed is not None:
+                lease.renew_if_due()
                 report.feeds_checked += 1
                 _process_or_report(tick, result, report, parsed)
+                lease.release([result.feed.id])
                 _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
     deliver_pending(tick, report)
     log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
 
 
-def claim_feeds(tick: Tick, limit: int, *, all_feeds: bool = False, skip: set[int] = frozenset()) -> list[FeedSource]:
+def claim_feeds(
+    tick: Tick, limit: int, *, all_feeds: bool = False, skip: set[int] = frozenset()
+) -> tuple[list[FeedSource], BatchLease]:
     """Claim up to `limit` due feeds (or active ones, for a full poll, but those in `skip`)
-    for this instance, until its lease ends."""
+    for this instance, until their lease ends (which the caller renews as it works)."""
     now = tick.clock()
     with Session(tick.engine) as session:
         rows = feed_store.claim_due_feeds(session, now, limit, all_active=all_feeds, skip=skip if all_feeds else ())
-        sources = []
+        sources, held = [], {}
         for row in rows:
             row.next_check_at = now + min(tick.lease, jittered(timedelta(seconds=row.interval_seconds), tick.jitter, tick.random_fraction()))
+            held[row.id] = row.next_check_at
             session.add(row)
             body_error = row.last_error if row.last_status == "200" else None
             sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error))
         session.commit()
-    return sources
+    return sources, BatchLease(tick.engine, held, now, tick.clock)
 
 
 def count_feeds(tick: Tick, all_feeds: bool) -> int:

@@ -1,0 +1,46 @@
+"""Keeping a claimed batch of feeds this instance's until each one is recorded.
+
+A claim moves each feed's next check to the end of a lease. A batch that takes longer
+than that to fetch, parse and store (big documents, a slow machine, several instances
+on two cores) would be claimed by another instance and fetched twice in one interval,
+so the holder renews the lease of what it has not recorded yet as it goes. A holder
+that dies stops renewing, and its feeds come back when the lease ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Iterable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage import feeds as feed_store
+
+
+class BatchLease:
+    """The leases of one claimed batch: `held` maps feed id → when its lease ends."""
+
+    def __init__(self, engine: Engine, held: dict[int, datetime], claimed_at: datetime, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._held = dict(held)
+        self._spans = {feed_id: until - claimed_at for feed_id, until in held.items()}
+        self._renewed_at = claimed_at
+
+    def renew_if_due(self) -> None:
+        """Renew once a third of the shortest lease has gone: well before any runs out."""
+        if self._held and self._clock() - self._renewed_at >= min(self._spans[i] for i in self._held) / 3:
+            self.renew()
+
+    def renew(self) -> None:
+        now = self._clock()
+        with Session(self._engine) as session:
+            self._held = feed_store.extend_leases(session, self._held, self._spans, now)
+            session.commit()
+        self._renewed_at = now
+
+    def release(self, feed_ids: Iterable[int]) -> None:
+        """These feeds are recorded: their next check is their own now."""
+        for feed_id in feed_ids:
+            self._held.pop(feed_id, None)
