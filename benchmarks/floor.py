@@ -19,7 +19,7 @@ from pathlib import Path
 import feedparser
 
 from tracker.matching import RuleMatcher
-from tracker.parse import normalise_entry
+from tracker.parse import FEEDPARSER_OPTIONS, normalise_entry
 from tracker.rulefile import load_rules
 
 
@@ -29,18 +29,15 @@ def text_work_seconds(files: list[Path], uses: Counter, rules: Path, content_typ
     normalising = matching = 0.0
     entries = 0
     for path in files:
-        parsed = feedparser.parse(
-            io.BytesIO(path.read_bytes()),
-            response_headers={"content-type": content_types[path.suffix]},
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
+        url = f"http://127.0.0.1/{path.name}"
+        headers = {"content-type": content_types[path.suffix], "content-location": url}
+        parsed = feedparser.parse(io.BytesIO(path.read_bytes()), response_headers=headers, **FEEDPARSER_OPTIONS)
         language = parsed.feed.get("language")
         started = time.perf_counter()
         normalised = [
             entry
             for raw in parsed.entries
-            if (entry := normalise_entry(raw, scope=f"http://127.0.0.1/{path.name}", feed_language=language)) is not None
+            if (entry := normalise_entry(raw, scope=url, feed_language=language)) is not None
         ]
         middle = time.perf_counter()
         for entry in normalised:

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from feedserver import FEED_SUFFIXES, feed_files  # noqa: E402
+from floor import text_work_seconds  # noqa: E402
 from harness import REPO, VENV_BIN, Run, choose_rules, compile_tracker, control, run_tracker, start_server  # noqa: E402
 from peer_tools import (  # noqa: E402
     PEERS_BIN,
@@ -54,8 +56,6 @@ from peer_tools import (  # noqa: E402
     ensure_peers,
     versions,
 )
-from feedserver import FEED_SUFFIXES, feed_files  # noqa: E402
-from floor import text_work_seconds  # noqa: E402
 from poll_cycles import feedparser_times, measure_startup, settings_overrides  # noqa: E402
 from spy import record, summarise  # noqa: E402
 
@@ -212,14 +212,18 @@ def print_floor(results: list[Result], names: list[str], text_work: tuple[float,
                   f"without a parser {without_parser / wall:.2f}×")
 
 
-def print_import_cost(results: list[Result], names: list[str]) -> None:
-    """The 304 cycle of a process: what importing the ORM alone costs, beside each peer's whole cycle."""
+def measure_import_seconds(module: str = "sqlmodel", times: int = 3) -> float:
+    """A Python process importing `module` and nothing else: the median of `times` runs."""
     seconds = []
-    for _ in range(3):
+    for _ in range(times):
         started = time.perf_counter()
-        subprocess.run([str(VENV_BIN / "python"), "-c", "import sqlmodel"], check=True)
+        subprocess.run([str(VENV_BIN / "python"), "-c", f"import {module}"], check=True)
         seconds.append(time.perf_counter() - started)
-    imports = statistics.median(seconds)
+    return statistics.median(seconds)
+
+
+def print_import_cost(results: list[Result], names: list[str], imports: float) -> None:
+    """The 304 cycle of a process: what importing the ORM alone costs, beside each peer's whole cycle."""
     print(f"\na Python process importing sqlmodel (SQLAlchemy and pydantic), nothing else: {imports:.2f} s")
     for name in names:
         if name != "tracker":
@@ -320,7 +324,7 @@ def benchmark(args: argparse.Namespace, folder: Path) -> None:
         print_baseline(results, names, parse)
         if startup is not None:
             print_floor(results, names, text_work_seconds(files, uses, choose_rules(), FEED_SUFFIXES), startup, parse[1])
-            print_import_cost(results, names)
+            print_import_cost(results, names, measure_import_seconds())
         print_bar(results, tools)
         if args.profile:
             profile_tracker(next(tool for tool in tools if tool.name == "tracker"), folder, port)

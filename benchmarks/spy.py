@@ -27,7 +27,6 @@ STEPS = (
     ("    plain_text", "plain_text (tracker/parse.py"),
     ("process_fetch", "process_fetch (tracker/pipeline.py"),
     ("  record_new_entries", "record_new_entries (storage/entries.py"),
-    ("  set_feed_items", "set_feed_items (storage/feeds.py"),
     ("  record_matches", "record_matches (tracker/pipeline.py"),
     ("    RuleMatcher.match", "RuleMatcher.match (tracker/matching.py"),
     ("  Session.get", "Session.get (sqlalchemy/orm/session.py"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -49,7 +49,7 @@ def record_new_entries(session: Session, feed_id: int, entries: Sequence[Entry],
     ).all()
     # The feed's item count moves by the links just made (in SQL, so it cannot lose an
     # update): counting every link of the feed again cost more than storing the entries.
-    changes: dict = {"items": FeedRow.__table__.c["items"] + len(added_links)}
+    changes: dict[str, Any] = {"items": FeedRow.__table__.c["items"] + len(added_links)}
     if new:
         changes["last_new_item_at"] = now
     session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**changes))

@@ -86,7 +86,6 @@ def test_a_claimed_feed_is_due_again_when_its_lease_runs_out(engine):
         assert len(feed_store.claim_due_feeds(session, NOW + timedelta(minutes=5), limit=10)) == 3
 
 
-
 def _claim_with_lease(engine, at: datetime, clock) -> tuple[list[int], BatchLease]:
     with Session(engine) as session:
         rows = feed_store.claim_due_feeds(session, at, limit=10)
@@ -282,3 +281,54 @@ def test_reading_commands_with_an_older_config_neither_switch_off_feeds_nor_reti
     assert feeds == {"a": "http://127.0.0.1:9/a.xml", "b": "http://127.0.0.1:9/b.xml"}  # not switched off, not re-pointed
     statuses = json.loads(cli("--config", str(bot_config), "status", "--format", "json").stdout)
     assert {row["id"] for row in statuses} == {"toyota-solid-state", "nissan-solid-state"}  # not retired
+
+
+class _SlowParser:
+    """Parses as the tick's own pool would, but each document takes four minutes of the
+    tick's clock; between documents another instance looks for due feeds."""
+
+    def __init__(self, inner, clock: list, engine) -> None:
+        self.inner, self.clock, self.engine = inner, clock, engine
+        self.seen_by_other: list[list[int]] = []
+
+    def parse_in_order(self, jobs):
+        for parsed in self.inner.parse_in_order(jobs):
+            yield parsed
+            self.clock[0] += timedelta(minutes=4)
+            with Session(self.engine) as other:  # looks, takes nothing (rolled back)
+                self.seen_by_other.append([row.id for row in feed_store.claim_due_feeds(other, self.clock[0], limit=10)])
+
+    def close(self, wait: bool = False) -> None:
+        self.inner.close(wait)
+
+
+def test_a_tick_slower_than_its_lease_keeps_its_feeds_from_other_instances(tmp_path, feed_server, monkeypatch):
+    from dataclasses import replace
+
+    from tests.conftest import Route, write_config
+    from tracker.cli import App, build_tick
+    from tracker.pipeline import run_tick
+
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    for n in range(3):
+        feed_server.routes[f"/{n}.xml"] = Route(RSS.replace(b"NUMBER", str(n).encode()))
+    config = write_config(tmp_path, [(f"f{n}", feed_server.url(f"/{n}.xml")) for n in range(3)], extra='[schedule]\nlease = "5m"')
+    started = datetime.now(timezone.utc)
+    now = [started]
+    tick = build_tick(App(config))
+    parser = _SlowParser(tick.parser, now, tick.engine)
+    report = run_tick(replace(tick, parser=parser, clock=lambda: now[0]), all_feeds=True)
+    assert report.new_entries == 3 and now[0] - started == timedelta(minutes=8)  # past the first lease's end
+    assert parser.seen_by_other == [[], []]  # never due to anyone else while this tick worked on it
+
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Grid storage story number NUMBER</title><link>https://a.example/NUMBER</link></item>
+</channel></rss>"""
+
+
+def test_a_failed_renewal_is_logged_and_the_batch_goes_on(tmp_path, caplog):
+    unreachable = make_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'tracker.db'}")
+    lease = BatchLease(unreachable, {1: NOW + timedelta(minutes=5)}, NOW, lambda: NOW + timedelta(minutes=2))
+    lease.renew_if_due()  # the database is gone: no exception out of the tick
+    assert "renewing the leases of 1 feeds failed: OperationalError" in caplog.text

@@ -70,6 +70,8 @@ def test_plain_text_removes_markup_entities_and_invisible_characters():
     assert plain_text("ｆｕｌｌ-width") == "full-width"  # NFKC
     assert plain_text("line\tone\r\n\x0b two\u3000three\x07 four") == "line one two three four"
     assert plain_text("a \u202e b<!-- x --><b<!-- y -->>c</b>") == "a b c"  # no tag survives a comment inside it
+    assert plain_text("in\x0bvisible\x1f \u200bzero") == "invisible zero"  # invisible, even where also whitespace
+    assert plain_text('<a title="]]>">t</a> x<a<b>>y') == "t x y"  # a CDATA end inside a tag; nested tags
 
 
 def test_the_parser_pool_gives_the_same_entries_as_parsing_inline(monkeypatch):

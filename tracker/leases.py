@@ -9,13 +9,17 @@ that dies stops renewing, and its feeds come back when the lease ends.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from storage import feeds as feed_store
+
+log = logging.getLogger("tracker")
 
 
 class BatchLease:
@@ -34,10 +38,15 @@ class BatchLease:
             self.renew()
 
     def renew(self) -> None:
+        """Extend every lease still held. A database error is logged, not raised: the
+        batch carries on, and at worst a feed whose lease runs out is fetched again."""
         now = self._clock()
-        with Session(self._engine) as session:
-            self._held = feed_store.extend_leases(session, self._held, self._spans, now)
-            session.commit()
+        try:
+            with Session(self._engine) as session:
+                self._held = feed_store.extend_leases(session, self._held, self._spans, now)
+                session.commit()
+        except DBAPIError as error:
+            log.error("renewing the leases of %d feeds failed: %s", len(self._held), type(error.orig or error).__name__)
         self._renewed_at = now
 
     def release(self, feed_ids: Iterable[int]) -> None:

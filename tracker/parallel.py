@@ -55,6 +55,7 @@ class ParserPool:
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
+            # feedparser by name: tracker.parse imports it only when it first parses.
             context.set_forkserver_preload(["tracker.parse", "feedparser"])
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._executor
