@@ -125,6 +125,14 @@ def test_the_quote_is_the_original_sentence_around_the_hit():
     assert found.quote == "Toyota said its Solid-State Battery line is ready!"
 
 
+def test_the_quote_is_the_sentence_that_gives_the_signal():
+    [found] = RuleMatcher([make_rule(SOLID_STATE)]).match(
+        Entry(key="e", title="Toyota solid-state battery plans", summary="Shares fell. Toyota postponed its solid-state battery line to 2030. More later.")
+    )
+    assert found.signal == SignalKind.DELAY
+    assert found.quote == "Toyota postponed its solid-state battery line to 2030."
+
+
 def test_the_matcher_only_evaluates_rules_whose_terms_hit():
     rules = [make_rule({"all": [[f"term{i}"]]}, id=f"rule-{i}") for i in range(200)]
     found = RuleMatcher(rules).match(Entry(key="e", title="news about term7 and term150"))

@@ -304,7 +304,7 @@ class RuleMatcher:
             signal_phrase=phrase,
             target_year=year,
             value=value,
-            quote=_quote(text, positive[0]) if positive else "",
+            quote=_quote(text, _quoted_hit(text, positive, phrase)) if positive else "",
         )
 
 
@@ -359,6 +359,20 @@ def _extract_value(rule: Rule, text: str, near: list[TermHit]) -> float | None:
         if distance <= rule.extract.within and (best is None or distance < best[0]):
             best = (distance, value)
     return best[1] if best else None
+
+
+def _quoted_hit(text: EntryText, positive: list[TermHit], phrase: str | None) -> TermHit:
+    """What the quote shows: the sentence whose phrase gave the signal, when one did (it is
+    why a status moves, and a reviewer checks it there), else the first hit."""
+    needle = normalise(phrase.rstrip("*")) if phrase else ""  # "postpone*": a prefix
+    if needle:
+        for found in _SENTENCE.finditer(text.text):
+            if any(found.start() <= hit.start < found.end() for hit in positive):
+                at = found.group().find(needle)
+                if at >= 0:
+                    position = found.start() + at
+                    return TermHit(phrase, text.field_at(position), position, position + len(needle))
+    return positive[0]
 
 
 def _quote(text: EntryText, hit: TermHit) -> str:
