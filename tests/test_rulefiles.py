@@ -139,3 +139,18 @@ def test_a_copy_with_a_duplicate_id_never_displaces_the_file_named_after_it(tmp_
     assert [rule.title for rule in rule_set.rules] == ["Toyota begins solid-state battery production for EVs"]
     [problem] = rule_set.problems
     assert problem.path.name == "a-copy.yaml" and "toyota-solid-state.yaml (which is used)" in problem.message
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("id: a\ntitle:\n    text: b\n  category: c\n", "4:3: YAML syntax: this line is indented differently from the lines above it"),
+        ("id: a\ntitle: Toyota: solid-state\n", "2:14: YAML syntax: a ':' where none is expected"),
+        ("id: a\n\ttitle: b\n", "YAML syntax: a character YAML cannot start with here (a tab? indent with spaces)"),
+        ("id: 'a\ntitle: b\n", "YAML syntax: a quote or bracket opened and never closed"),
+    ],
+)
+def test_a_yaml_slip_is_told_in_plain_words_with_the_parsers_own_after_them(tmp_path, text, words):
+    (tmp_path / "rule.yaml").write_text(text, encoding="utf-8")
+    [problem] = load_rules([tmp_path]).problems
+    assert words in str(problem) and "(parser: " in str(problem)

@@ -208,6 +208,18 @@ def _document_with_positions(path: Path, document: Any) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"))
 
 
+# The parser's words for the usual slips of someone editing a rule file, in plain words
+# (the parser's own message follows, for whoever knows YAML).
+_YAML_HINTS = (
+    ("expected <block end>", "this line is indented differently from the lines above it"),
+    ("mapping values are not allowed here", "a ':' where none is expected: a line indented too far, or text holding ': ' that needs quotes"),
+    ("could not find expected ':'", "a line without 'key: value', or one that should be indented under the line above"),
+    ("cannot start any token", "a character YAML cannot start with here (a tab? indent with spaces)"),
+    ("found unexpected end of stream", "a quote or bracket opened and never closed"),
+    ("expected ',' or ']'", "a list in [brackets] not closed, or an item in it holding an unquoted ','"),
+)
+
+
 def _load_with_positions(path: Path, text: str) -> tuple[Rule | None, Any, list[Problem]]:
     yaml = YAML(typ="rt")
     yaml.Constructor = _DatesAsText
@@ -220,6 +232,8 @@ def _load_with_positions(path: Path, text: str) -> tuple[Rule | None, Any, list[
         if error.context_mark and error.problem_mark and error.context_mark.line != error.problem_mark.line:
             context += f" (from line {error.context_mark.line + 1}, column {error.context_mark.column + 1})"
         message = ": ".join(part for part in (context, error.problem) if part) or str(error)
+        hint = next((words for problem, words in _YAML_HINTS if problem in (error.problem or "")), None)
+        message = f"{hint} (parser: {message})" if hint else message
         return None, None, [Problem(path, line, column, f"YAML syntax: {message}")]
     except YAMLError as error:
         return None, None, [Problem(path, 1, 1, f"cannot read: {error}")]
