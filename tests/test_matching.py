@@ -133,6 +133,16 @@ def test_the_quote_is_the_sentence_that_gives_the_signal():
     assert found.quote == "Toyota postponed its solid-state battery line to 2030."
 
 
+def test_a_signal_counts_only_in_a_sentence_about_the_commitment():
+    rule = make_rule({"all": [["us", "u.s."], ["china"], ["battery", "batteries"], ["imports", "tariffs"]]})
+    about_it = "The U.S. scaled back tariffs on battery imports from China."
+    beside_it = "U.S. battery imports from China keep growing. The U.S. scaled back tariffs on steel."
+    [found] = RuleMatcher([rule]).match(Entry(key="e", title="", summary=about_it))
+    assert found.signal == SignalKind.WEAKENED
+    [found] = RuleMatcher([rule]).match(Entry(key="e", title="", summary=beside_it))
+    assert found.signal == SignalKind.MENTION  # that sentence holds two of the four groups: not about batteries from China
+
+
 def test_the_matcher_only_evaluates_rules_whose_terms_hit():
     rules = [make_rule({"all": [[f"term{i}"]]}, id=f"rule-{i}") for i in range(200)]
     found = RuleMatcher(rules).match(Entry(key="e", title="news about term7 and term150"))

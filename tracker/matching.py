@@ -272,13 +272,14 @@ class RuleMatcher:
         group_hits = [by_role[(ALL, n)] for n in range(len(spec.all))]
         if spec.within and len(group_hits) > 1 and not _within(text.text, group_hits, spec.within):
             return [f"the `all` groups hit, but not within {spec.within} words of each other"]
-        positive = [hit for hits in group_hits for hit in hits] + by_role.get((ANY, 0), [])
-        return self._describe(compiled, entry_key, text, positive, by_role.get((NEAR, 0), []))
+        any_hits = by_role.get((ANY, 0), [])
+        positive = [hit for hits in group_hits for hit in hits] + any_hits
+        scope = _signal_scope(text, group_hits or [any_hits])
+        return self._describe(compiled, entry_key, text, positive, by_role.get((NEAR, 0), []), scope)
 
-    def _describe(self, compiled: _CompiledRule, entry_key: str, text: EntryText, positive, near) -> Match:
+    def _describe(self, compiled: _CompiledRule, entry_key: str, text: EntryText, positive, near, scope: str) -> Match:
         rule = compiled.rule
         positive = sorted(positive, key=lambda hit: hit.start)
-        scope = _signal_scope(text, positive)
         # A rule's own phrase overrides the built-in phrases it overlaps: "scraps the
         # ownership cap" is progress for a market-access pledge, not abandonment.
         kinds: dict[SignalKind, str] = {}
@@ -333,13 +334,16 @@ def _within(text: str, group_hits: list[list[TermHit]], words: int) -> bool:
     return False
 
 
-def _signal_scope(text: EntryText, positive: list[TermHit]) -> str:
-    """The title and every sentence that holds a hit: where a signal is about this rule."""
-    title = text.field_text("title")
-    sentences = [title]
-    hit_starts = [hit.start for hit in positive]
+def _signal_scope(text: EntryText, group_hits: list[list[TermHit]]) -> str:
+    """The title, and every sentence that holds hits of all the rule's groups but one at
+    least: where a signal is about this commitment. ("Nearly 46% of U.S. imports were
+    exempted from tariffs", in an article that is about batteries from China elsewhere,
+    holds two of that rule's four groups: its "exempted" says nothing of batteries.)"""
+    sentences = [text.field_text("title")]
+    need = max(1, len(group_hits) - 1)
     for found in _SENTENCE.finditer(text.text):
-        if any(found.start() <= start < found.end() for start in hit_starts):
+        groups = sum(any(found.start() <= hit.start < found.end() for hit in hits) for hits in group_hits)
+        if groups >= need:
             sentences.append(found.group())
     return " \n ".join(sentences)
 
