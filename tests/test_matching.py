@@ -133,6 +133,23 @@ def test_the_quote_is_the_sentence_that_gives_the_signal():
     assert found.quote == "Toyota postponed its solid-state battery line to 2030."
 
 
+def test_the_quote_is_where_the_signal_was_read_title_or_sentence_in_scope():
+    rule = make_rule({"all": [["us", "u.s."], ["china"], ["battery", "batteries"], ["imports", "tariffs"]]})
+    two_sentences = "Nearly 46% of U.S. imports saw tariffs scaled back. The U.S. scaled back tariffs on battery imports from China."
+    [found] = RuleMatcher([rule]).match(Entry(key="e", title="", summary=two_sentences))
+    assert found.quote == "The U.S. scaled back tariffs on battery imports from China."
+    [found] = RuleMatcher([make_rule(SOLID_STATE)]).match(
+        Entry(key="e", title="Toyota postpones its solid-state battery line", summary="Toyota solid-state battery work goes on.")
+    )
+    assert found.signal == SignalKind.DELAY and found.quote == "Toyota postpones its solid-state battery line"
+
+
+def test_any_terms_count_as_a_group_of_the_signal_scope():
+    rule = make_rule({"all": [["toyota"]], "any": ["solid state batter*"]})
+    [found] = RuleMatcher([rule]).match(Entry(key="e", title="", summary="Toyota outlined plans. Its solid-state battery line was postponed."))
+    assert found.signal == SignalKind.DELAY  # one group of two in that sentence: enough
+
+
 def test_a_signal_counts_only_in_a_sentence_about_the_commitment():
     rule = make_rule({"all": [["us", "u.s."], ["china"], ["battery", "batteries"], ["imports", "tariffs"]]})
     about_it = "The U.S. scaled back tariffs on battery imports from China."

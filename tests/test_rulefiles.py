@@ -144,9 +144,10 @@ def test_a_copy_with_a_duplicate_id_never_displaces_the_file_named_after_it(tmp_
 @pytest.mark.parametrize(
     "text, words",
     [
-        ("id: a\ntitle:\n    text: b\n  category: c\n", "4:3: YAML syntax: this line is indented differently from the lines above it"),
+        ("id: a\ntitle:\n    text: b\n  category: c\n", "4:3: YAML syntax: this line does not fit the lines above it: indented differently"),
         ("id: a\ntitle: Toyota: solid-state\n", "2:14: YAML syntax: a ':' where none is expected"),
-        ("id: a\n\ttitle: b\n", "YAML syntax: a character YAML cannot start with here (a tab? indent with spaces)"),
+        ("id: a\n\ttitle: b\n", "YAML syntax: a tab: indent with spaces"),
+        ("id: a\ntitle: @toyota\n", "YAML syntax: a value starting with a character YAML reserves (@, `, %…): put it in quotes"),
         ("id: 'a\ntitle: b\n", "YAML syntax: a quote or bracket opened and never closed"),
     ],
 )

@@ -274,29 +274,22 @@ class RuleMatcher:
             return [f"the `all` groups hit, but not within {spec.within} words of each other"]
         any_hits = by_role.get((ANY, 0), [])
         positive = [hit for hits in group_hits for hit in hits] + any_hits
-        scope = _signal_scope(text, group_hits or [any_hits])
+        scope = _signal_scope(text, group_hits + ([any_hits] if any_hits else []))
         return self._describe(compiled, entry_key, text, positive, by_role.get((NEAR, 0), []), scope)
 
-    def _describe(self, compiled: _CompiledRule, entry_key: str, text: EntryText, positive, near, scope: str) -> Match:
+    def _describe(self, compiled: _CompiledRule, entry_key: str, text: EntryText, positive, near, scope) -> Match:
         rule = compiled.rule
         positive = sorted(positive, key=lambda hit: hit.start)
-        # A rule's own phrase overrides the built-in phrases it overlaps: "scraps the
-        # ownership cap" is progress for a market-access pledge, not abandonment.
-        kinds: dict[SignalKind, str] = {}
-        own_spans: list[tuple[int, int]] = []
-        if compiled.extra_signals is not None:
-            for start, end, literal, kind in compiled.extra_signals.find(scope):
-                kinds.setdefault(kind, literal.original)
-                own_spans.append((start, end))
-        for start, end, literal, kind in self._signals.find(scope):
-            if not any(start < own_end and own_start < end for own_start, own_end in own_spans):
-                kinds.setdefault(kind, literal.original)
-        year, later = builtin_signals.find_moved_year(scope, rule.deadline)
-        signal = builtin_signals.strongest(set(kinds))
-        phrase = kinds.get(signal)
+        found = self._signals_in(compiled, text, scope)
+        year, later = builtin_signals.find_moved_year(" \n ".join(text.text[begin:end] for begin, end in scope), rule.deadline)
+        signal = builtin_signals.strongest(set(found))
+        phrase, position = found.get(signal, (None, None))
         if later and signal not in (SignalKind.ABANDONED, SignalKind.WEAKENED, SignalKind.DELAY):
-            signal, phrase = SignalKind.DELAY, f"target year {year}"
+            signal, phrase, position = SignalKind.DELAY, f"target year {year}", None
         value = _extract_value(rule, text.text, near) if rule.extract else None
+        # The quote is the sentence whose phrase gave the signal: why a status moves, where
+        # a reviewer checks it. Without a phrase, the sentence of the first hit.
+        quoted = TermHit(phrase, text.field_at(position), position, position) if position is not None else next(iter(positive), None)
         return Match(
             rule_id=rule.id,
             entry_key=entry_key,
@@ -305,8 +298,27 @@ class RuleMatcher:
             signal_phrase=phrase,
             target_year=year,
             value=value,
-            quote=_quote(text, _quoted_hit(text, positive, phrase)) if positive else "",
+            quote=_quote(text, quoted) if quoted else "",
         )
+
+    def _signals_in(self, compiled: _CompiledRule, text: EntryText, scope) -> dict[SignalKind, tuple[str, int]]:
+        """Each kind of signal in the scope: its first phrase, and where it is in the text.
+
+        A rule's own phrase overrides the built-in phrases it overlaps: "scraps the
+        ownership cap" is progress for a market-access pledge, not abandonment.
+        """
+        found: dict[SignalKind, tuple[str, int]] = {}
+        own_spans: list[tuple[int, int]] = []
+        if compiled.extra_signals is not None:
+            for begin, end in scope:
+                for start, stop, literal, kind in compiled.extra_signals.find(text.text[begin:end]):
+                    found.setdefault(kind, (literal.original, begin + start))
+                    own_spans.append((begin + start, begin + stop))
+        for begin, end in scope:
+            for start, stop, literal, kind in self._signals.find(text.text[begin:end]):
+                if not any(begin + start < own_end and own_start < begin + stop for own_start, own_end in own_spans):
+                    found.setdefault(kind, (literal.original, begin + start))
+        return found
 
 
 
@@ -334,18 +346,20 @@ def _within(text: str, group_hits: list[list[TermHit]], words: int) -> bool:
     return False
 
 
-def _signal_scope(text: EntryText, group_hits: list[list[TermHit]]) -> str:
-    """The title, and every sentence that holds hits of all the rule's groups but one at
-    least: where a signal is about this commitment. ("Nearly 46% of U.S. imports were
-    exempted from tariffs", in an article that is about batteries from China elsewhere,
-    holds two of that rule's four groups: its "exempted" says nothing of batteries.)"""
-    sentences = [text.field_text("title")]
+def _signal_scope(text: EntryText, group_hits: list[list[TermHit]]) -> list[tuple[int, int]]:
+    """Where a signal is about this commitment, as (start, end) in the text: the title,
+    and every sentence holding hits of all the rule's groups but one at least (the `any`
+    terms count as a group). "Nearly 46% of U.S. imports were exempted from tariffs", in
+    an article about batteries from China elsewhere, holds two of that rule's four
+    groups: its "exempted" says nothing of batteries."""
+    title = next((start, end) for name, start, end in text.spans if name == "title")
+    scope = [title]
     need = max(1, len(group_hits) - 1)
-    for found in _SENTENCE.finditer(text.text):
+    for found in _SENTENCE.finditer(text.text, title[1]):
         groups = sum(any(found.start() <= hit.start < found.end() for hit in hits) for hits in group_hits)
         if groups >= need:
-            sentences.append(found.group())
-    return " \n ".join(sentences)
+            scope.append(found.span())
+    return scope
 
 
 def _extract_value(rule: Rule, text: str, near: list[TermHit]) -> float | None:
@@ -363,20 +377,6 @@ def _extract_value(rule: Rule, text: str, near: list[TermHit]) -> float | None:
         if distance <= rule.extract.within and (best is None or distance < best[0]):
             best = (distance, value)
     return best[1] if best else None
-
-
-def _quoted_hit(text: EntryText, positive: list[TermHit], phrase: str | None) -> TermHit:
-    """What the quote shows: the sentence whose phrase gave the signal, when one did (it is
-    why a status moves, and a reviewer checks it there), else the first hit."""
-    needle = normalise(phrase.rstrip("*")) if phrase else ""  # "postpone*": a prefix
-    if needle:
-        for found in _SENTENCE.finditer(text.text):
-            if any(found.start() <= hit.start < found.end() for hit in positive):
-                at = found.group().find(needle)
-                if at >= 0:
-                    position = found.start() + at
-                    return TermHit(phrase, text.field_at(position), position, position + len(needle))
-    return positive[0]
 
 
 def _quote(text: EntryText, hit: TermHit) -> str:

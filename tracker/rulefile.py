@@ -211,12 +211,14 @@ def _document_with_positions(path: Path, document: Any) -> Any:
 # The parser's words for the usual slips of someone editing a rule file, in plain words
 # (the parser's own message follows, for whoever knows YAML).
 _YAML_HINTS = (
-    ("expected <block end>", "this line is indented differently from the lines above it"),
+    ("expected <block end>", "this line does not fit the lines above it: indented differently, or text after a quoted value or a closing bracket"),
     ("mapping values are not allowed here", "a ':' where none is expected: a line indented too far, or text holding ': ' that needs quotes"),
     ("could not find expected ':'", "a line without 'key: value', or one that should be indented under the line above"),
-    ("cannot start any token", "a character YAML cannot start with here (a tab? indent with spaces)"),
+    ("'\\t' that cannot start any token", "a tab: indent with spaces"),
+    ("cannot start any token", "a value starting with a character YAML reserves (@, `, %…): put it in quotes"),
     ("found unexpected end of stream", "a quote or bracket opened and never closed"),
-    ("expected ',' or ']'", "a list in [brackets] not closed, or an item in it holding an unquoted ','"),
+    ("expected ',' or ']'", "a list in [brackets] not closed, or an item in it that needs quotes"),
+    ("expected ',' or '}'", "a mapping in {braces} not closed, or a value in it that needs quotes"),
 )
 
 
