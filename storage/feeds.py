@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Collection, Mapping, Sequence
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, tuple_, update
 from sqlmodel import Session, col, func, select
 
-from storage.sql import serialize
+from storage.sql import chunks, serialize
 from storage.tables import FeedRow
 from tracker.model import FeedSource
 
@@ -83,6 +83,16 @@ def claim_due_feeds(session: Session, now: datetime, limit: int | None, *, all_a
         query = query.where(col(FeedRow.id).notin_(list(skip)))
     query = query.order_by(FeedRow.next_check_at, FeedRow.id).limit(limit).with_for_update(skip_locked=True)
     return list(session.exec(query))
+
+
+def load_feeds(session: Session, feed_ids: Sequence[int]) -> None:
+    """Load these feeds' rows in one query per 500, so that the lookups by id that
+    follow (several per feed, in a batch of 304s) are answered from memory. The session
+    holds its objects weakly: the rows are kept in `session.info` for its lifetime."""
+    rows: list[FeedRow] = []
+    for chunk in chunks(list(feed_ids), 500):
+        rows += session.exec(select(FeedRow).where(col(FeedRow.id).in_(chunk))).all()
+    session.info.setdefault("loaded_feeds", []).extend(rows)
 
 
 def feed_interval(session: Session, feed_id: int) -> timedelta:
@@ -163,14 +173,17 @@ def record_fetch_success(
     return feed
 
 
-def extend_leases(session: Session, held: Mapping[int, datetime], spans: Mapping[int, timedelta], now: datetime) -> dict[int, datetime]:
-    """Move each held feed's next check to `now` + its span, where it still stands at the
-    time this instance set: a feed recorded meanwhile, or taken over by another instance
-    after the lease ran out, is left alone. Returns the new ends of the leases kept."""
-    renewed = {}
-    for feed_id, until in held.items():
-        new_until = now + spans[feed_id]
-        statement = update(FeedRow).where(col(FeedRow.id) == feed_id, col(FeedRow.next_check_at) == until)
-        if session.execute(statement.values(next_check_at=new_until)).rowcount:
-            renewed[feed_id] = new_until
-    return renewed
+def extend_leases(session: Session, held: Mapping[int, datetime], until: datetime) -> dict[int, datetime]:
+    """Move each held feed's next check to `until`, where it still stands at the time this
+    instance set: a feed recorded meanwhile, or taken over by another instance after the
+    lease ran out, is left alone. One statement; returns the leases kept, with their end."""
+    if not held:
+        return {}
+    statement = (
+        update(FeedRow)
+        .where(tuple_(col(FeedRow.id), col(FeedRow.next_check_at)).in_(list(held.items())))
+        .values(next_check_at=until)
+        .returning(col(FeedRow.id))
+        .execution_options(synchronize_session=False)
+    )
+    return {feed_id: until for feed_id in session.execute(statement).scalars()}

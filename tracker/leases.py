@@ -29,12 +29,14 @@ class BatchLease:
         self._engine = engine
         self._clock = clock
         self._held = dict(held)
-        self._spans = {feed_id: until - claimed_at for feed_id, until in held.items()}
+        # Renewed leases all last as long as the shortest one claimed (a feed's lease is
+        # its interval when that is shorter): one statement renews the whole batch.
+        self._span = min((until - claimed_at for until in held.values()), default=None)
         self._renewed_at = claimed_at
 
     def renew_if_due(self) -> None:
-        """Renew once a third of the shortest lease has gone: well before any runs out."""
-        if self._held and self._clock() - self._renewed_at >= min(self._spans[i] for i in self._held) / 3:
+        """Renew once a third of the lease has gone: well before it runs out."""
+        if self._held and self._clock() - self._renewed_at >= self._span / 3:
             self.renew()
 
     def renew(self) -> None:
@@ -43,7 +45,7 @@ class BatchLease:
         now = self._clock()
         try:
             with Session(self._engine) as session:
-                self._held = feed_store.extend_leases(session, self._held, self._spans, now)
+                self._held = feed_store.extend_leases(session, self._held, now + self._span)
                 session.commit()
         except DBAPIError as error:
             log.error("renewing the leases of %d feeds failed: %s", len(self._held), type(error.orig or error).__name__)

@@ -180,6 +180,7 @@ def _record_unparsed(tick: Tick, results: list[FetchResult], report: TickReport)
     report.feeds_checked += len(results)
     try:
         with Session(tick.engine) as session:
+            feed_store.load_feeds(session, [result.feed.id for result in results])
             for result in results:
                 record_fetch(tick, session, result, report, None)
             session.commit()
