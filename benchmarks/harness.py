@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,8 +14,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from proctree import TreeSampler
 
@@ -31,6 +34,22 @@ def compile_tracker() -> None:
     package (the peers' included). The editable install leaves them as sources, and with
     PYTHONDONTWRITEBYTECODE set (as on some machines) every process would compile them again."""
     subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q", "tracker", "storage", "notifiers"], cwd=REPO, check=True)
+
+
+@contextmanager
+def benchmark_folder(prefix: str, keep: bool) -> Iterator[Path]:
+    """What every benchmark does around its runs: says the machine's load, byte-compiles
+    the tracker, and gives a temporary folder, removed afterwards unless `keep`."""
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    compile_tracker()
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        if keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass

@@ -34,8 +34,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import shutil
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -46,7 +44,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedserver import feed_files  # noqa: E402
-from harness import REPO, TRACKER, choose_rules, compile_tracker, require_ok, run_tracker, start_server, write_config  # noqa: E402
+from harness import REPO, TRACKER, benchmark_folder, choose_rules, require_ok, run_tracker, start_server, write_config  # noqa: E402
 from peers import largest_feeds  # noqa: E402
 from proctree import TreeSampler  # noqa: E402
 
@@ -305,10 +303,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    compile_tracker()
-    folder = Path(tempfile.mkdtemp(prefix="tracker-instances-"))
-    try:
+    with benchmark_folder("tracker-instances-", args.keep) as folder:
         root = largest_feeds(args.feeds, args.largest, folder / "feeds")
         size = sum(p.stat().st_size for p in feed_files(root))
         print(f"feeds: {args.feeds_count} URLs over the {args.largest} largest files of {args.feeds} "
@@ -318,11 +313,6 @@ def main() -> None:
         for count in args.instances:
             runs.append(run_instances(count, args, folder, root))
         print_report(runs)
-    finally:
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

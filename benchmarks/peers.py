@@ -36,7 +36,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedserver import FEED_SUFFIXES, feed_files  # noqa: E402
 from floor import text_work_seconds  # noqa: E402
-from harness import REPO, VENV_BIN, Run, choose_rules, compile_tracker, control, run_tracker, start_server  # noqa: E402
+from harness import REPO, VENV_BIN, Run, benchmark_folder, choose_rules, control, run_tracker, start_server  # noqa: E402
 from peer_tools import (  # noqa: E402
     PEERS_BIN,
     NewsboatTool,
@@ -341,16 +340,8 @@ def main() -> None:
     missing = ensure_peers(not args.no_install) if set(args.tools) - {"tracker"} else []
     if missing:
         raise SystemExit("missing: " + "; ".join(missing))
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    compile_tracker()
-    folder = Path(tempfile.mkdtemp(prefix="tracker-peers-"))
-    try:
+    with benchmark_folder("tracker-peers-", args.keep) as folder:
         benchmark(args, folder)
-    finally:
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -45,8 +42,8 @@ from harness import (  # noqa: E402
     TRACKER,
     VENV_BIN,
     Run,
+    benchmark_folder,
     choose_rules,
-    compile_tracker,
     config_has,
     control,
     count_rows,
@@ -253,22 +250,16 @@ def benchmark(args: argparse.Namespace, folder: Path, root: Path, port: int, pat
 
 def main() -> None:
     args = parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    compile_tracker()
-    folder = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
-    root = args.feeds or folder / "feeds"
-    if args.feeds is None:
-        write_feeds(root, args.files)
-    server, port, paths = start_server(root, args.count, args.hostile)
-    try:
-        benchmark(args, folder, root, port, paths)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder)
+    with benchmark_folder("tracker-bench-", args.keep) as folder:
+        root = args.feeds or folder / "feeds"
+        if args.feeds is None:
+            write_feeds(root, args.files)
+        server, port, paths = start_server(root, args.count, args.hostile)
+        try:
+            benchmark(args, folder, root, port, paths)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,11 @@ from typing import Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage import outbox, repository, views
+from storage import repository, views
 from tracker.commitments import recompute_status
 from tracker.matching import RuleMatcher
-from tracker.model import Alert, Match, StatusChange, alert_to_payload
-from tracker.pipeline import Progress, Tick
+from tracker.model import Match, StatusChange
+from tracker.pipeline import Progress, Tick, enqueue_match_alert
 
 
 @dataclass(frozen=True)
@@ -118,24 +118,6 @@ def _basis(items: list[Found], change: StatusChange) -> Found:
 
 
 def _enqueue_change(tick: Tick, session: Session, change: StatusChange, change_id: int, basis: Found, now: datetime) -> None:
-    rule = tick.rules[change.commitment_id]
-    alert = Alert(
-        kind="status_change",
-        commitment_id=rule.id,
-        commitment_title=rule.title,
-        channel=tick.channel_for(rule.channel, rule.category),
-        old_status=change.old.value,
-        new_status=change.new.value,
-        deadline=rule.deadline,
-        target=rule.target,
-        entry_title=basis.title,
-        entry_url=basis.url,
-        feed_name=basis.feed,
-        published_at=basis.published_at,
-        matched_terms=basis.match.matched_terms,
-        signal=basis.match.signal.value,
-        source_document=rule.source.document,
-        text=change.note,
-        entry_id=basis.entry_id,
-    )
-    outbox.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), rule.id, now)
+    enqueue_match_alert(tick, session, "status_change", f"status:{change_id}", basis.match, now, change=change,
+                        text=change.note, entry_id=basis.entry_id, title=basis.title, url=basis.url,
+                        published_at=basis.published_at, feed_name=basis.feed)

@@ -356,8 +356,30 @@ def _enqueue(
     now: datetime,
     change: StatusChange | None = None,
 ) -> None:
-    rule = tick.rules[found.rule_id]
     entry_id, entry = stored
+    enqueue_match_alert(tick, session, kind, dedupe_key, found, now, change=change, entry_id=entry_id,
+                        title=entry.title, url=entry.url, published_at=entry.published_at, feed_name=feed.name)
+
+
+def enqueue_match_alert(
+    tick: Tick,
+    session: Session,
+    kind: str,
+    dedupe_key: str,
+    found: Match,
+    now: datetime,
+    *,
+    entry_id: int,
+    title: str,
+    url: str | None,
+    published_at: datetime | None,
+    feed_name: str,
+    change: StatusChange | None = None,
+    text: str | None = None,
+) -> None:
+    """An alert about a commitment and the stored entry it rests on, into the outbox
+    (evidence from a tick, a status change from a tick or a backfill)."""
+    rule = tick.rules[found.rule_id]
     alert = Alert(
         kind=kind,
         commitment_id=rule.id,
@@ -367,13 +389,14 @@ def _enqueue(
         new_status=change.new.value if change else None,
         deadline=rule.deadline,
         target=rule.target,
-        entry_title=entry.title,
-        entry_url=entry.url,
-        feed_name=feed.name,
-        published_at=entry.published_at,
+        entry_title=title,
+        entry_url=url,
+        feed_name=feed_name,
+        published_at=published_at,
         matched_terms=found.matched_terms,
         signal=found.signal.value,
         source_document=rule.source.document,
+        text=text,
         entry_id=entry_id,
     )
     outbox.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
