@@ -18,9 +18,9 @@ from pathlib import Path
 
 import feedparser
 
-from tracker.matching import RuleMatcher
-from tracker.parse import FEEDPARSER_OPTIONS, normalise_entry
-from tracker.rulefile import load_rules
+from tracker.matching.matcher import RuleMatcher
+from tracker.feeds.parse import FEEDPARSER_OPTIONS, normalise_entry
+from tracker.matching.rulefile import load_rules
 
 
 def text_work_seconds(files: list[Path], uses: Counter, rules: Path, content_types: dict[str, str]) -> tuple[float, float, int]:

@@ -28,9 +28,9 @@ import re
 import time
 from dataclasses import dataclass
 
-from tracker.matching import RuleMatcher
+from tracker.matching.matcher import RuleMatcher
 from tracker.model import Entry
-from tracker.ruleformat import Rule
+from tracker.matching.ruleformat import Rule
 
 SYLLABLES = ("ka", "lo", "ve", "tra", "min", "sor", "de", "ga", "ril", "pha", "nu", "bex", "tor", "qui", "zan",
              "mel", "dro", "fi", "won", "sa", "ke", "ju", "ost", "var")

@@ -53,7 +53,7 @@ from harness import (  # noqa: E402
     write_config,
 )
 
-from tracker.parse import FEEDPARSER_OPTIONS  # noqa: E402
+from tracker.feeds.parse import FEEDPARSER_OPTIONS  # noqa: E402
 
 TARGETS = {"fresh": 2.5, "unchanged": 0.35, "touched": 0.5}
 TARGET_RSS_MB = 300
@@ -107,7 +107,7 @@ def _stage_times(stats: pstats.Stats) -> dict[str, float]:
     times: dict[str, float] = {}
     for (path, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
         in_project = path.startswith(str(REPO)) and "/.venv/" not in path
-        if function in STAGES and in_project and (function != "match" or path.endswith("tracker/matching.py")):
+        if function in STAGES and in_project and (function != "match" or path.endswith("tracker/matching/matcher.py")):
             times[function] = max(times.get(function, 0.0), cumulative)
     return {name: times[name] for name in STAGES if name in times}
 

@@ -19,20 +19,20 @@ RATE = 250
 # Inclusive time is shown for these (matched against "function (file" of each frame).
 STEPS = (
     ("run_tick", "run_tick (tracker/pipeline.py"),
-    ("fetch_feeds", "fetch_feeds (tracker/fetch.py"),
+    ("fetch_feeds", "fetch_feeds (tracker/feeds/fetch.py"),
     ("  SSL contexts (ssl.create_default_context)", "create_default_context (ssl.py"),
-    ("parse_document", "parse_document (tracker/parse.py"),
+    ("parse_document", "parse_document (tracker/feeds/parse.py"),
     ("  feedparser.parse", "parse (feedparser/api.py"),
-    ("  normalise_entry", "normalise_entry (tracker/parse.py"),
-    ("    plain_text", "plain_text (tracker/parse.py"),
+    ("  normalise_entry", "normalise_entry (tracker/feeds/parse.py"),
+    ("    plain_text", "plain_text (tracker/feeds/parse.py"),
     ("process_fetch", "process_fetch (tracker/pipeline.py"),
     ("  record_new_entries", "record_new_entries (storage/entries.py"),
     ("  record_matches", "record_matches (tracker/pipeline.py"),
-    ("    RuleMatcher.match", "RuleMatcher.match (tracker/matching.py"),
+    ("    RuleMatcher.match", "RuleMatcher.match (tracker/matching/matcher.py"),
     ("  Session.get", "Session.get (sqlalchemy/orm/session.py"),
     ("  Session.commit", "Session.commit (sqlalchemy/orm/session.py"),
-    ("build_tick", "build_tick (tracker/cli.py"),
-    ("  load_rules (rule files)", "load_rules (tracker/rulefile.py"),
+    ("build_tick", "build_tick (tracker/app.py"),
+    ("  load_rules (rule files)", "load_rules (tracker/matching/rulefile.py"),
     ("imports (all processes)", "_find_and_load (<frozen importlib._bootstrap>"),
 )
 _FRAME_FILE = re.compile(r" \((?:.*/(?:site-packages|work/main|lib/python3\.\d+)/)?")

@@ -1,8 +1,9 @@
-"""Notification channels: one module per kind, each with one `send` method.
+"""Alerts out: one module per channel kind (console, slack, webhook) with one `send`
+method, their rendering, and beside them the outbox's sender (delivery) and notices.
 
 A notifier renders and sends one Alert and says whether a failure is worth
 retrying (DeliveryError.permanent); the delivery step decides what to do about it.
-Notifiers never touch the database: what they need (the thread to reply in,
+Channel modules never touch the database: what they need (the thread to reply in,
 whether the last attempt may have arrived) comes in the Sending.
 """
 

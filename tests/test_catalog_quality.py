@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tracker.matching import RuleMatcher
+from tracker.matching.matcher import RuleMatcher
 from tracker.model import Entry
-from tracker.rulefile import find_rule_files, load_rules
+from tracker.matching.rulefile import find_rule_files, load_rules
 
 REPO = Path(__file__).parent.parent
 RULES = REPO / "rules"

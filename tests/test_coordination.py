@@ -19,7 +19,7 @@ from storage.jobs import claim_job_run, finish_job_run
 from storage.migrate import upgrade
 from storage.outbox import claim_deliveries, enqueue_delivery
 from storage.tables import CommitmentRow, FeedRow, StatusChangeRow
-from tracker.leases import BatchLease
+from storage.leases import BatchLease
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -169,7 +169,7 @@ def test_a_calendar_job_runs_once_per_slot_and_a_dead_run_is_taken_over(engine):
 def test_two_instances_recomputing_one_commitment_record_the_change_once(postgres_engine):
     """Evidence from two feeds, processed by two instances at the same moment, moves the status once."""
     from storage import repository
-    from tracker.commitments import recompute_status
+    from tracker.status.commitments import recompute_status
     from tracker.model import Match, SignalKind
 
     with Session(postgres_engine) as session:
@@ -216,7 +216,7 @@ def test_postgres_needs_no_instance_lock(postgres_engine):
 
 
 def test_a_daily_job_runs_once_across_instances_and_a_failed_run_is_retried_after_the_lease(engine):
-    from tracker.cli_run import DatabaseJobGate
+    from tracker.cli.run import DatabaseJobGate
     from tracker.scheduler import DailyJob, run_once
 
     runs = []
@@ -306,7 +306,7 @@ def test_a_tick_slower_than_its_lease_keeps_its_feeds_from_other_instances(tmp_p
     from dataclasses import replace
 
     from tests.conftest import Route, write_config
-    from tracker.cli import App, build_tick
+    from tracker.app import App
     from tracker.pipeline import run_tick
 
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
@@ -315,7 +315,7 @@ def test_a_tick_slower_than_its_lease_keeps_its_feeds_from_other_instances(tmp_p
     config = write_config(tmp_path, [(f"f{n}", feed_server.url(f"/{n}.xml")) for n in range(3)], extra='[schedule]\nlease = "5m"')
     started = datetime.now(timezone.utc)
     now = [started]
-    tick = build_tick(App(config))
+    tick = App(config).build_tick()
     parser = _SlowParser(tick.parser, now, tick.engine)
     report = run_tick(replace(tick, parser=parser, clock=lambda: now[0]), all_feeds=True)
     assert report.new_entries == 3 and now[0] - started == timedelta(minutes=8)  # past the first lease's end

@@ -8,7 +8,7 @@ import click
 
 from tests.conftest import REPO
 from tracker.cli import main
-from tracker.ruleformat import Extract, MatchSpec, Metric, Rule, Source
+from tracker.matching.ruleformat import Extract, MatchSpec, Metric, Rule, Source
 
 
 def _commands(group: click.Group, prefix: str = ""):

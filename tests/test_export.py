@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import DATA, write_config
-from tracker.export import HISTORY_COLUMNS, TABLE_COLUMNS, export_history
+from tracker.status.export import HISTORY_COLUMNS, TABLE_COLUMNS, export_history
 
 FEED_FILE = DATA / "feeds" / "climate_news.xml"
 NISSAN_DELAY = "Nissan now expects its all-solid-state battery EVs in 2030"

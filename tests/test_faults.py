@@ -252,9 +252,9 @@ def test_sqlite_locked_for_too_long_ends_the_command_with_a_clear_reason(tmp_pat
 
 
 def in_process_tick(config: Path, clock):
-    from tracker.cli import App, build_tick
+    from tracker.app import App
 
-    return replace(build_tick(App(config)), clock=clock)
+    return replace(App(config).build_tick(), clock=clock)
 
 
 class Clock:
@@ -266,8 +266,7 @@ class Clock:
 
 
 def test_slack_down_for_minutes_then_back_loses_and_duplicates_no_alert(tmp_path, feed_server, slack, monkeypatch):
-    from tracker.delivery import deliver_pending
-    from tracker.pipeline import TickReport, run_tick
+    from tracker.pipeline import TickReport, deliver, run_tick
 
     for name, value in environment(slack).items():
         monkeypatch.setenv(name, value)
@@ -279,7 +278,7 @@ def test_slack_down_for_minutes_then_back_loses_and_duplicates_no_alert(tmp_path
     database = f"sqlite:///{tmp_path / 'tracker.db'}"
     for _ in range(8):  # eight minutes of outage, a wake-up a minute
         clock.now += timedelta(minutes=1)
-        deliver_pending(tick, TickReport())
+        deliver(tick, TickReport())
     during = counts(database)
     posts = sum(path.endswith("chat.postMessage") for path, _body, _headers in slack.calls)
     assert posts <= 3 * 9  # one attempt per wake-up (slack-sdk retries it twice), not one per queued alert
@@ -287,7 +286,7 @@ def test_slack_down_for_minutes_then_back_loses_and_duplicates_no_alert(tmp_path
     slack.outage.clear()
     for _ in range(90):  # back up: the backoff (at most an hour) runs out, everything goes
         clock.now += timedelta(minutes=1)
-        deliver_pending(tick, TickReport())
+        deliver(tick, TickReport())
         if everything_done(database):
             break
     assert everything_done(database)
@@ -295,7 +294,7 @@ def test_slack_down_for_minutes_then_back_loses_and_duplicates_no_alert(tmp_path
 
 
 def test_the_clock_jumping_forward_and_back_loses_and_duplicates_nothing(tmp_path, feed_server, slack, monkeypatch):
-    from tracker.commitments import check_deadlines
+    from tracker.status.commitments import check_deadlines
     from tracker.pipeline import run_tick
 
     for name, value in environment(slack).items():
@@ -309,11 +308,11 @@ def test_the_clock_jumping_forward_and_back_loses_and_duplicates_nothing(tmp_pat
     assert sum(feeds.fetched.values()) == FEEDS
     clock.now = start + timedelta(days=2)  # jump forward: everything is due, once
     run_tick(tick)
-    check_deadlines(tick, [90, 30, 7])
+    check_deadlines(tick.engine, tick.routes, [90, 30, 7], clock())
     assert sum(feeds.fetched.values()) == 2 * FEEDS
     clock.now = start + timedelta(hours=1)  # and back: feeds polled "in the future" are due again, not stalled for two days
     run_tick(tick)
-    check_deadlines(tick, [90, 30, 7])
+    check_deadlines(tick.engine, tick.routes, [90, 30, 7], clock())
     assert sum(feeds.fetched.values()) == 3 * FEEDS
     clock.now += timedelta(minutes=5)
     run_tick(tick)  # and then the normal interval applies again

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from tests.conftest import Route
-from tracker.fetch import FetchPolicy, fetch_feeds, parse_retry_after
+from tracker.feeds.fetch import FetchPolicy, fetch_feeds, parse_retry_after
 from tracker.model import FeedSource
 
 POLICY = FetchPolicy(timeout_seconds=2, deadline_seconds=5, max_body_bytes=64 * 1024, contact_url="https://example.org/contact")

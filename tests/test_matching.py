@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from tracker.matching import RuleMatcher
+from tracker.matching.matcher import RuleMatcher
 from tracker.model import Entry, SignalKind
-from tracker.ruleformat import Rule
+from tracker.matching.ruleformat import Rule
 
 
 def make_rule(match: dict, **extra) -> Rule:

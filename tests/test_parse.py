@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import DATA
-from tracker.parse import canonical_url, parse_document, plain_text
+from tracker.feeds.parse import canonical_url, parse_document, plain_text
 
 FEED = (DATA / "feeds" / "climate_news.xml").read_bytes()
 
@@ -75,7 +75,7 @@ def test_plain_text_removes_markup_entities_and_invisible_characters():
 
 
 def test_the_parser_pool_gives_the_same_entries_as_parsing_inline(monkeypatch):
-    import tracker.parallel as parallel
+    import tracker.feeds.pool as parallel
 
     monkeypatch.setattr(parallel, "POOL_THRESHOLD_BYTES", 0)
     jobs = [(FEED, {}, f"https://wire.example.org/feed{i}") for i in range(4)] + [None, (b"", {}, "https://x.example/empty")]

@@ -157,7 +157,7 @@ def _wait_for(condition, timeout: float = 30) -> None:
 
 
 def test_a_broken_document_sent_again_fails_again_without_being_parsed_again(feed_server, tmp_path, cli, monkeypatch):
-    import tracker.parallel as parallel
+    import tracker.feeds.pool as parallel
 
     parsed = []
     original = parallel.parse_document

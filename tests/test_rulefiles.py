@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from tests.conftest import DATA, REPO, Route, write_config
-from tracker.rulefile import check_rules, load_rules
+from tracker.matching.rulefile import check_rules, load_rules
 
 BAD = DATA / "bad_rules"
 
@@ -108,7 +108,7 @@ def test_the_shipped_rules_pass_check_and_test(cli):
 
 def test_the_shipped_schema_is_current():
     """rules/schema.json is what editors validate against: regenerate it with `tracker rules schema`."""
-    from tracker.ruleformat import json_schema
+    from tracker.matching.ruleformat import json_schema
 
     shipped = json.loads((REPO / "rules" / "schema.json").read_text(encoding="utf-8"))
     assert shipped == json_schema()

@@ -38,7 +38,7 @@ def test_run_polls_due_feeds_and_stops_cleanly_on_sigterm(feed_server, tmp_path)
 
 
 def test_a_reload_says_which_changes_wait_for_a_restart(tmp_path, caplog):
-    from tracker.cli_run import _warn_of_restart_only_changes
+    from tracker.cli.run import _warn_of_restart_only_changes
     from tracker.config import load_settings
 
     first = tmp_path / "first.toml"

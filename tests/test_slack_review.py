@@ -25,7 +25,7 @@ from notifiers.slack import render_blocks
 from tests.conftest import write_config
 from tests.slack_stub import SlackStub
 from tracker.model import Alert
-from tracker.slack_review import fit_sections
+from tracker.web.slack_actions import fit_sections
 from tracker.web import create_app
 
 TOKEN = "xoxb-review-token-for-tests"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import DATA, write_config
 from tracker.model import Evidence, Override, SignalKind, Status
-from tracker.status import MetricTarget, derive_status, reminder_due
+from tracker.status.derive import MetricTarget, derive_status, reminder_due
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Mapping
+from typing import Callable, Mapping
+
+# Told (done, total) as a long operation advances; how it is shown is the caller's business.
+Progress = Callable[[int, int], None]
 
 
 class Status(str, enum.Enum):
@@ -175,6 +178,23 @@ class StatusChange:
     note: str | None = None
     changed_by: str | None = None
     revised_target_year: int | None = None
+
+
+@dataclass(frozen=True)
+class ChannelRoutes:
+    """Where alerts go: a rule's own channel, else its category's, else the default;
+    notices about the tracker itself go to the operations channel."""
+
+    default: str | None = None
+    ops: str | None = None
+    by_category: Mapping[str, str] = field(default_factory=dict)
+
+    def for_commitment(self, rule_channel: str | None, category: str) -> str | None:
+        return rule_channel or self.by_category.get(category) or self.default
+
+    @property
+    def for_notices(self) -> str | None:
+        return self.ops or self.default
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """One tick of the bot: fetch → parse → match → status → store → notify.
 
-Orchestration only: SQL lives in storage.repository, HTTP in tracker.fetch, Slack
+Orchestration only: SQL lives in storage.repository, HTTP in tracker.feeds.fetch, Slack
 in notifiers. Everything the tick needs is passed in, clock included.
 """
 
@@ -18,44 +18,34 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from notifiers import Notifier
-from storage import entries as entry_store, feeds as feed_store, outbox, repository
-from tracker.fetch import FetchPolicy, body_hash, fetch_feeds
-from tracker.matching import RuleMatcher
-from tracker.model import (
-    Alert,
-    Entry,
-    FeedSource,
-    FetchResult,
-    Match,
-    ParsedFeed,
-    StatusChange,
-    alert_to_payload,
-)
-from tracker.commitments import recompute_status
-from tracker.delivery import Pacer, deliver_pending
-from tracker.intervals import backoff, jittered, next_interval
-from tracker.leases import BatchLease
-from tracker.notices import enqueue_notice
-from tracker.parallel import ParserPool, parse_jobs
-from tracker.parse import parse_document
-from tracker.ruleformat import Rule
+from notifiers.delivery import Pacer, Sender, deliver_pending
+from notifiers.notices import enqueue_notice
+from storage import entries as entry_store, feeds as feed_store, repository
+from storage.leases import BatchLease
+from tracker.feeds.fetch import FetchPolicy, body_hash, fetch_feeds
+from tracker.feeds.intervals import backoff, jittered, next_interval
+from tracker.feeds.parse import parse_document
+from tracker.feeds.pool import ParserPool, parse_jobs
+from tracker.matching.matcher import RuleMatcher
+from tracker.matching.ruleformat import Rule
+from tracker.model import ChannelRoutes, Entry, FeedSource, FetchResult, Match, ParsedFeed, Progress, StatusChange
+from tracker.status.alerts import enqueue_match_alert
+from tracker.status.commitments import recompute_status
 
 log = logging.getLogger("tracker")
-
-# Told (done, total) as a long operation advances; how it is shown is the caller's business.
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class Tick:
-    """What one tick needs, built by the composition root."""
+    """The parts one tick wires together, built by the composition root. Only the
+    pipeline sees this object: each stage is handed the parts it needs."""
 
     engine: Engine
     fetch_policy: FetchPolicy
     matcher: RuleMatcher
     rules: dict[str, Rule]
     notifier: Notifier
-    default_channel: str | None
+    routes: ChannelRoutes = field(default_factory=ChannelRoutes)
     parser: ParserPool = field(default_factory=lambda: ParserPool(workers=1))
     pacer: Pacer = field(default_factory=lambda: Pacer(0.0))
     jitter: float = 0.1
@@ -63,15 +53,12 @@ class Tick:
     max_backoff: timedelta = timedelta(hours=24)
     # How long a claimed feed is this instance's: after a crash, another takes it then.
     lease: timedelta = timedelta(minutes=5)
-    ops_channel: str | None = None
-    category_channels: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     random_fraction: Callable[[], float] = random.random
 
-
-    def channel_for(self, rule_channel: str | None, category: str) -> str | None:
-        """A rule's own channel, else its category's, else the default."""
-        return rule_channel or self.category_channels.get(category) or self.default_channel
+    @property
+    def sender(self) -> Sender:
+        return Sender(self.engine, self.notifier, self.routes, self.pacer, self.clock)
 
 
 @dataclass
@@ -144,7 +131,7 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
                 _process_or_report(tick, result, report, parsed)
                 lease.release([result.feed.id])
                 _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
-    deliver_pending(tick, report)
+    deliver(tick, report)
     log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
 
@@ -216,9 +203,16 @@ def ingest_files(tick: Tick, paths: Sequence[Path], progress: Progress | None = 
         result = FetchResult(feed=source, status=200, body=body, body_hash=body_hash(body), headers={}, final_url=source.url)
         process_fetch(tick, result, report)
         _tell(progress, report.feeds_checked, len(paths))
-    deliver_pending(tick, report)
+    deliver(tick, report)
     log.info("ingest %s", report.summary())
     return report
+
+
+def deliver(tick: Tick, report: TickReport) -> None:
+    """Send what the outbox holds, counted in the tick's report."""
+    delivered = deliver_pending(tick.sender)
+    report.alerts_sent += delivered.alerts_sent
+    report.alerts_failed += delivered.alerts_failed
 
 
 def _tell(progress: Progress | None, done: int, total: int) -> None:
@@ -308,7 +302,7 @@ def _record_failure(tick: Tick, session: Session, result: FetchResult, error: st
 
 def _notice(tick: Tick, session: Session, dedupe_key: str, title: str, text: str, now: datetime) -> None:
     """An operations notice (not about a commitment), through the same outbox."""
-    enqueue_notice(session, tick.ops_channel, dedupe_key, title, text, now)
+    enqueue_notice(session, tick.routes.for_notices, dedupe_key, title, text, now)
 
 
 def record_matches(
@@ -357,46 +351,5 @@ def _enqueue(
     change: StatusChange | None = None,
 ) -> None:
     entry_id, entry = stored
-    enqueue_match_alert(tick, session, kind, dedupe_key, found, now, change=change, entry_id=entry_id,
-                        title=entry.title, url=entry.url, published_at=entry.published_at, feed_name=feed.name)
-
-
-def enqueue_match_alert(
-    tick: Tick,
-    session: Session,
-    kind: str,
-    dedupe_key: str,
-    found: Match,
-    now: datetime,
-    *,
-    entry_id: int,
-    title: str,
-    url: str | None,
-    published_at: datetime | None,
-    feed_name: str,
-    change: StatusChange | None = None,
-    text: str | None = None,
-) -> None:
-    """An alert about a commitment and the stored entry it rests on, into the outbox
-    (evidence from a tick, a status change from a tick or a backfill)."""
-    rule = tick.rules[found.rule_id]
-    alert = Alert(
-        kind=kind,
-        commitment_id=rule.id,
-        commitment_title=rule.title,
-        channel=tick.channel_for(rule.channel, rule.category),
-        old_status=change.old.value if change else None,
-        new_status=change.new.value if change else None,
-        deadline=rule.deadline,
-        target=rule.target,
-        entry_title=title,
-        entry_url=url,
-        feed_name=feed_name,
-        published_at=published_at,
-        matched_terms=found.matched_terms,
-        signal=found.signal.value,
-        source_document=rule.source.document,
-        text=text,
-        entry_id=entry_id,
-    )
-    outbox.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
+    enqueue_match_alert(session, tick.rules[found.rule_id], tick.routes, kind, dedupe_key, found, now, change=change,
+                        entry_id=entry_id, title=entry.title, url=entry.url, published_at=entry.published_at, feed_name=feed.name)

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from tracker.chart import chart_for_card, draw_metric_chart
+from tracker.web.chart import chart_for_card, draw_metric_chart
 from tracker.model import STATUS_SORT_KEYS, Status
-from tracker.web_api import StatusQuery
+from tracker.web.api import StatusQuery
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -68,7 +68,7 @@ def commitment_page(request: Request, commitment_id: str, as_of: date | None = N
         {
             "card": card,
             "as_of": as_of,
-            # The chart is built from escaped parts (tracker/chart.py), so it may go in as markup.
+            # The chart is built from escaped parts (tracker/web/chart.py), so it may go in as markup.
             "chart": Markup(draw_metric_chart(chart)) if chart else None,
             "history": list(reversed(card["history"])),
         },

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator, Sequence
 
 from tracker.model import FetchResult, ParsedFeed
-from tracker.parse import parse_document
+from tracker.feeds.parse import parse_document
 
 log = logging.getLogger("tracker")
 
@@ -55,8 +55,8 @@ class ParserPool:
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            # feedparser by name: tracker.parse imports it only when it first parses.
-            context.set_forkserver_preload(["tracker.parse", "feedparser"])
+            # feedparser by name: tracker.feeds.parse imports it only when it first parses.
+            context.set_forkserver_preload(["tracker.feeds.parse", "feedparser"])
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._executor
 

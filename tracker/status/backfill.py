@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage import repository, views
-from tracker.commitments import recompute_status
-from tracker.matching import RuleMatcher
-from tracker.model import Match, StatusChange
-from tracker.pipeline import Progress, Tick, enqueue_match_alert
+from tracker.matching.matcher import RuleMatcher
+from tracker.matching.ruleformat import Rule
+from tracker.model import ChannelRoutes, Match, Progress, StatusChange
+from tracker.status.alerts import enqueue_match_alert
+from tracker.status.commitments import recompute_status
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,14 @@ class BackfillReport:
         )
 
 
-def backfill(tick: Tick, rule_ids: Sequence[str] = (), progress: Progress | None = None) -> BackfillReport:
+def backfill(
+    engine: Engine,
+    rules: Mapping[str, Rule],
+    routes: ChannelRoutes,
+    now: Callable[[], datetime],
+    rule_ids: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> BackfillReport:
     """Match stored entries against the rules (those named, or all) and record what is new.
 
     1. Scan every stored entry with the rules, reading only; `progress` hears
@@ -64,12 +72,13 @@ def backfill(tick: Tick, rule_ids: Sequence[str] = (), progress: Progress | None
        recompute the status of each commitment that gained evidence, and write the
        status-change alerts to the outbox.
     Delivering them is the caller's step (`deliver_pending`), as after a tick.
+    `now` is the clock, read when the scan is done.
     """
-    rules = [tick.rules[rule_id] for rule_id in rule_ids] if rule_ids else list(tick.rules.values())
+    chosen = [rules[rule_id] for rule_id in rule_ids] if rule_ids else list(rules.values())
     report = BackfillReport()
-    found = scan_entries(tick.engine, RuleMatcher(rules), report, progress)
-    with Session(tick.engine) as session:
-        record_found(tick, session, found, tick.clock(), report)
+    found = scan_entries(engine, RuleMatcher(chosen), report, progress)
+    with Session(engine) as session:
+        record_found(session, rules, routes, found, now(), report)
         session.commit()
     return report
 
@@ -91,7 +100,9 @@ def scan_entries(engine: Engine, matcher: RuleMatcher, report: BackfillReport, p
     return found
 
 
-def record_found(tick: Tick, session: Session, found: Sequence[Found], now: datetime, report: BackfillReport) -> None:
+def record_found(
+    session: Session, rules: Mapping[str, Rule], routes: ChannelRoutes, found: Sequence[Found], now: datetime, report: BackfillReport
+) -> None:
     # An undated entry's evidence is dated when the bot first stored it, as a tick would have.
     first_seen = views.first_seen(session, [item.entry_id for item in found if item.published_at is None])
     recorded: dict[str, list[Found]] = {}
@@ -106,7 +117,10 @@ def record_found(tick: Tick, session: Session, found: Sequence[Found], now: date
         if result is not None:
             change, change_id = result
             report.changes.append(change)
-            _enqueue_change(tick, session, change, change_id, _basis(items, change), now)
+            basis = _basis(items, change)
+            enqueue_match_alert(session, rules[rule_id], routes, "status_change", f"status:{change_id}", basis.match, now,
+                                change=change, text=change.note, entry_id=basis.entry_id, title=basis.title,
+                                url=basis.url, published_at=basis.published_at, feed_name=basis.feed)
 
 
 def _basis(items: list[Found], change: StatusChange) -> Found:
@@ -116,8 +130,3 @@ def _basis(items: list[Found], change: StatusChange) -> Found:
         return by_key[change.evidence_keys[0]]
     return max(items, key=lambda item: (item.published_at is not None, item.published_at or datetime.min))
 
-
-def _enqueue_change(tick: Tick, session: Session, change: StatusChange, change_id: int, basis: Found, now: datetime) -> None:
-    enqueue_match_alert(tick, session, "status_change", f"status:{change_id}", basis.match, now, change=change,
-                        text=change.note, entry_id=basis.entry_id, title=basis.title, url=basis.url,
-                        published_at=basis.published_at, feed_name=basis.feed)

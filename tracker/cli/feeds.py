@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from tracker.cli import FEED_COLUMNS, FORMATS, App, _echo
+from tracker.app import App
+from tracker.cli.common import FEED_COLUMNS, FORMATS, echo
 from tracker.config import load_settings
 from tracker.output import render
 
@@ -25,7 +26,7 @@ def feeds(context: click.Context, fmt: str) -> None:
     app = context.obj
     app.sync_feeds()
     with Session(app.engine) as session:
-        _echo(render(feed_rows(session), fmt, FEED_COLUMNS))
+        echo(render(feed_rows(session), fmt, FEED_COLUMNS))
 
 
 @feeds.command("import")
@@ -33,7 +34,7 @@ def feeds(context: click.Context, fmt: str) -> None:
 @click.pass_obj
 def feeds_import(app: App, opml_file: Path) -> None:
     """Add the feeds of an OPML file (from a feed reader) to config.toml."""
-    from tracker.opml import OpmlError, read_opml, toml_feed_blocks
+    from tracker.feeds.opml import OpmlError, read_opml, toml_feed_blocks
 
     try:
         subscriptions = read_opml(opml_file.read_bytes())
@@ -53,6 +54,6 @@ def feeds_import(app: App, opml_file: Path) -> None:
 @click.pass_obj
 def feeds_export(app: App) -> None:
     """Print the configured feeds as OPML, for feed readers."""
-    from tracker.opml import Subscription, write_opml
+    from tracker.feeds.opml import Subscription, write_opml
 
     click.echo(write_opml([Subscription(feed.name, feed.url) for feed in app.settings.feeds]), nl=False)

@@ -17,7 +17,7 @@ from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from tracker.model import Entry
-from tracker.ruleformat import Rule, compile_regex, known_field_names
+from tracker.matching.ruleformat import Rule, compile_regex, known_field_names
 
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -111,7 +111,7 @@ def check_rules(paths: Sequence[Path]) -> tuple[RuleSet, list[ExampleResult]]:
 
 
 def run_examples(rule_set: RuleSet, only: str | None = None) -> list[ExampleResult]:
-    from tracker.matching import RuleMatcher  # matching imports the format; keep the loader light
+    from tracker.matching.matcher import RuleMatcher  # matching imports the format; keep the loader light
 
     matcher = RuleMatcher(rule_set.rules)
     results = []

@@ -23,7 +23,7 @@ def rules_check(app, paths: tuple[Path, ...]) -> None:
 
     PATHS default to the folders in config.toml. Exit status 1 on any problem.
     """
-    from tracker.rulefile import check_rules
+    from tracker.matching.rulefile import check_rules
 
     rule_set, results = check_rules(list(paths) or app.settings.rule_paths)
     for problem in rule_set.problems:
@@ -47,7 +47,7 @@ def _count(number: int, noun: str) -> str:
 @click.pass_obj
 def rules_test(app, rule_id: str | None) -> None:
     """Run every rule's examples (or RULE_ID's) and print pass/fail per example. Exit 1 on a failure."""
-    from tracker.rulefile import run_examples
+    from tracker.matching.rulefile import run_examples
 
     rule_set = app.load_rules()
     if rule_id and rule_id not in {rule.id for rule in rule_set.rules}:
@@ -75,7 +75,7 @@ def rules_test(app, rule_id: str | None) -> None:
 @click.pass_obj
 def rules_explain(app, rule_id: str, text: str | None, title: str, file: Path | None, entry_id: int | None) -> None:
     """Why RULE_ID matches a text or not: terms and where they hit, signal, year, value."""
-    from tracker.matching import RuleMatcher
+    from tracker.matching.matcher import RuleMatcher
 
     rule_set = app.load_rules()
     if rule_id not in {rule.id for rule in rule_set.rules}:
@@ -116,8 +116,8 @@ def rules_preview(app, path: Path, limit: int) -> None:
     from sqlmodel import Session
 
     from storage.views import iter_entries, evidence_entry_ids
-    from tracker.matching import RuleMatcher
-    from tracker.rulefile import load_rules
+    from tracker.matching.matcher import RuleMatcher
+    from tracker.matching.rulefile import load_rules
 
     candidate = load_rules([path])
     for problem in candidate.problems:
@@ -150,6 +150,6 @@ def rules_preview(app, path: Path, limit: int) -> None:
 @rules.command("schema")
 def rules_schema() -> None:
     """Print the JSON Schema of the rule format (for editors)."""
-    from tracker.ruleformat import json_schema
+    from tracker.matching.ruleformat import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))

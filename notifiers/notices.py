@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage import outbox
 from tracker.model import Alert, alert_to_payload
-
-if TYPE_CHECKING:
-    from tracker.pipeline import Tick
 
 
 def enqueue_notice(session: Session, channel: str | None, dedupe_key: str, title: str, text: str, now: datetime) -> None:
@@ -21,10 +19,10 @@ def enqueue_notice(session: Session, channel: str | None, dedupe_key: str, title
     outbox.enqueue_delivery(session, dedupe_key, "notice", channel, alert_to_payload(alert), None, now)
 
 
-def notify_broken_rules(tick: Tick, problems: Sequence[str]) -> None:
+def notify_broken_rules(engine: Engine, channel: str | None, problems: Sequence[str], now: datetime) -> None:
     """One notice per distinct breakage of the rule files, not one per reload."""
     digest = hashlib.sha256("\n".join(problems).encode("utf-8")).hexdigest()[:16]
     text = "The last good rule set stays in use until these are fixed:\n" + "\n".join(problems[:20])
-    with Session(tick.engine) as session:
-        enqueue_notice(session, tick.ops_channel, f"rules-broken:{digest}", "Rule files have errors", text, tick.clock())
+    with Session(engine) as session:
+        enqueue_notice(session, channel, f"rules-broken:{digest}", "Rule files have errors", text, now)
         session.commit()

@@ -6,10 +6,8 @@ import socket
 
 import click
 
-from tracker.cli import App, Fatal, secret
-
-ACCESS_TOKEN_ENV = "TRACKER_WEB_TOKEN"
-SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
+from tracker.app import ACCESS_TOKEN_ENV, SIGNING_SECRET_ENV, App, secret
+from tracker.cli.common import Fatal
 
 
 @click.command()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tracker.model import STATUS_SORT_KEYS, Status
-from tracker.review import select_rows
+from tracker.status.review import select_rows
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli import App, build_tick
+from tracker.app import App, utc_now
 
 
 @click.command()
@@ -17,18 +17,16 @@ def backfill(app: App, rule_ids: tuple[str, ...]) -> None:
     for it too. New evidence is recorded and statuses recomputed; only status changes
     are alerted (one alert each, not one per old article). Running it again adds nothing.
     """
-    from tracker.backfill import backfill as backfill_entries
-    from tracker.pipeline import TickReport, deliver_pending
     from tracker.progress import show_progress
+    from tracker.status.backfill import backfill as backfill_entries
 
-    tick = build_tick(app)
-    unknown = [rule_id for rule_id in rule_ids if rule_id not in tick.rules]
+    rules = app.rules_in_force()
+    unknown = [rule_id for rule_id in rule_ids if rule_id not in rules]
     if unknown:
         raise click.ClickException(f"no rule with id {', '.join(map(repr, unknown))} (see `tracker status`)")
     with show_progress("backfill", "entries") as progress:
-        report = backfill_entries(tick, rule_ids, progress)
-    delivery = TickReport()
-    deliver_pending(tick, delivery)
+        report = backfill_entries(app.engine, rules, app.routes, utc_now, rule_ids, progress)
+    delivery = app.deliver()
     for rule_id, count in sorted(report.new_evidence.items()):
         click.echo(f"{rule_id}: {count} new evidence (`tracker evidence {rule_id}`)")
     for change in report.changes:

@@ -6,7 +6,13 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from tracker.model import Alert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage.outbox import enqueue_delivery
+from storage.views import changes_since, last_digest_at
+from tracker.model import Alert, alert_to_payload
+from tracker.status.review import status_table
 
 STATUS_ORDER = ("on_track", "at_risk", "delayed", "weakened", "achieved", "missed", "abandoned", "pending")
 
@@ -25,6 +31,19 @@ def digest_text(rows: list[dict[str, Any]], changes: list[dict[str, Any]], since
     lines += ["", "Stale (no recent evidence):"]
     lines += [f"• {row['title']} (last evidence {(row['last_evidence'] or 'never')[:10]})" for row in stale] or ["• none"]
     return "\n".join(lines)
+
+
+def enqueue_digest(engine: Engine, channel: str | None, now: datetime, stale_after_days: int, deadline_days: int, *, dry_run: bool = False) -> str:
+    """Build the digest; unless dry, put it in the outbox (once per day)."""
+    with Session(engine) as session:
+        since = last_digest_at(session)
+        rows = status_table(session, now, stale_after_days)
+        text = digest_text(rows, changes_since(session, since), since, deadline_days)
+        if not dry_run:
+            alert = digest_alert(text, channel, now)
+            enqueue_delivery(session, f"digest:{now:%Y-%m-%d}", "digest", alert.channel, alert_to_payload(alert), None, now)
+            session.commit()
+    return text
 
 
 def digest_alert(text: str, channel: str | None, now: datetime) -> Alert:

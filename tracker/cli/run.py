@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from tracker.cli import App, Fatal, build_tick
+from tracker.app import App, SetupError, utc_now
+from tracker.cli.common import Fatal
 from tracker.config import Settings
 
 
@@ -29,17 +30,17 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
 
     Feed errors are reported on stderr and do not change the exit status.
     """
-    from tracker.commitments import check_deadlines
-    from tracker.pipeline import deliver_pending, ingest_files, run_tick
+    from tracker.pipeline import deliver, ingest_files, run_tick
     from tracker.progress import show_progress
+    from tracker.status.commitments import check_deadlines
 
     # Ingesting files polls nothing, so it may run beside a bot; polling feeds may not (on SQLite).
     with polling_instance(app, "poll") if not files else nullcontext():
-        tick = build_tick(app)
+        tick = app.build_tick()
         with show_progress("poll", "files" if files else "feeds") as progress:
             report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
-        report.status_changes += check_deadlines(tick, app.settings.status.remind_days)
-        deliver_pending(tick, report)
+        report.status_changes += check_deadlines(tick.engine, tick.routes, app.settings.status.remind_days, utc_now())
+        deliver(tick, report)
         tick.parser.close(wait=True)
     for note in report.notes:
         click.echo(note, err=True)
@@ -57,7 +58,7 @@ def run(app: App) -> None:
     config or a broken rule file keeps what was running and says why. The calendar
     jobs' times ([status] daily_at, [digest]) are read at start.
     """
-    from tracker.rulefile import find_rule_files
+    from tracker.matching.rulefile import find_rule_files
     from tracker.scheduler import run_forever
 
     current: dict[str, App] = {"app": app}
@@ -68,7 +69,7 @@ def run(app: App) -> None:
         _warn_of_restart_only_changes(app.settings, fresh.settings)
         if fresh.settings.database.url == old_app.settings.database.url:
             fresh.engine = old_app.engine  # one engine (and pool) for the process's life
-        tick = build_tick(fresh, last_good_rules=previous.rules if previous else None)
+        tick = fresh.build_tick(last_good_rules=previous.rules if previous else None)
         if previous is not None:
             retry_parked(tick)  # the config may have been fixed: what was parked gets another try
         if fresh.engine is not old_app.engine and "engine" in vars(old_app):
@@ -83,7 +84,7 @@ def run(app: App) -> None:
     jobs = daily_jobs(settings, lambda: current["app"])
     gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
     with polling_instance(app, "run"):
-        run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(Fatal,), daily_jobs=jobs, job_gate=gate)
+        run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(SetupError,), daily_jobs=jobs, job_gate=gate)
 
 
 # Read once when `tracker run` starts: the scheduler's own wake-up, and the calendar.
@@ -134,18 +135,18 @@ class DatabaseJobGate:
 
 def daily_jobs(settings: Settings, current_app) -> list:
     """The calendar jobs of `tracker run`: deadlines (and at start), and the digest."""
-    from tracker.cli_slack import send_digest
-    from tracker.commitments import check_deadlines
-    from tracker.pipeline import TickReport, deliver_pending
+    from tracker.cli.slack import send_digest
+    from tracker.pipeline import TickReport, deliver
     from tracker.scheduler import DailyJob
+    from tracker.status.commitments import check_deadlines
 
     def deadlines(tick) -> None:
-        check_deadlines(tick, settings.status.remind_days)
-        deliver_pending(tick, TickReport())
+        check_deadlines(tick.engine, tick.routes, settings.status.remind_days, tick.clock())
+        deliver(tick, TickReport())
 
     def digest(tick) -> None:
-        send_digest(current_app(), tick)
-        deliver_pending(tick, TickReport())
+        send_digest(current_app())
+        deliver(tick, TickReport())
 
     hour, minute = settings.status.daily_at.split(":")
     jobs = [DailyJob("deadlines", deadlines, {"hour": int(hour), "minute": int(minute)}, at_start=True)]

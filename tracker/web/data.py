@@ -9,7 +9,7 @@ from typing import Any, Callable
 from sqlmodel import Session
 
 from storage.views import feed_rows
-from tracker.review import card, status_table
+from tracker.status.review import card, status_table
 
 
 class ReviewData:
@@ -43,7 +43,7 @@ class ReviewData:
             return [{**row, "health": feed_health(row, broken_after)} for row in feed_rows(session)]
 
     def _sync_rules_if_changed(self) -> None:
-        from tracker.rulefile import find_rule_files
+        from tracker.matching.rulefile import find_rule_files
 
         with self._lock:
             files = find_rule_files(self.app.settings.rule_paths)

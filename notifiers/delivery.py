@@ -8,24 +8,40 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from notifiers import DeliveryError, Sending
+from notifiers import DeliveryError, Notifier, Sending
 from storage import outbox
-from tracker.model import Alert, ThreadRef, alert_from_payload
-
-if TYPE_CHECKING:
-    from tracker.pipeline import Tick, TickReport
+from tracker.model import Alert, ChannelRoutes, ThreadRef, alert_from_payload
 
 log = logging.getLogger("tracker")
 
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 
 
-def deliver_pending(tick: Tick, report: TickReport) -> None:
+@dataclass
+class DeliveryReport:
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What the delivery step needs: where to read, what to send with, where to route, how fast."""
+
+    engine: Engine
+    notifier: Notifier
+    routes: ChannelRoutes
+    pacer: Pacer
+    clock: Callable[[], datetime]
+
+
+def deliver_pending(sender: Sender) -> DeliveryReport:
     """Send what the outbox holds.
 
     1. Claim due deliveries (a conditional UPDATE: no other sender gets them).
@@ -37,20 +53,22 @@ def deliver_pending(tick: Tick, report: TickReport) -> None:
        service itself is down (5xx, network), stop: the rest of the queue would only
        pile more failed attempts on it.
     """
-    with Session(tick.engine) as session:
+    report = DeliveryReport()
+    with Session(sender.engine) as session:
         for _ in range(MAX_DELIVERIES_PER_TICK):
             # One at a time, each lease from its own claim: a sender that dies, or a
             # long paced queue, holds one delivery's lease, not the queue's.
-            now = tick.clock()
+            now = sender.clock()
             claimed = outbox.claim_deliveries(session, now, limit=1)
             if not claimed:
                 break
-            if not _deliver_one(tick, session, claimed[0], now, report):
+            if not _deliver_one(sender, session, claimed[0], now, report):
                 log.warning("the alert service is not answering: the rest of the outbox waits for the next tick")
-                return
+                break
+    return report
 
 
-def _deliver_one(tick: Tick, session: Session, delivery, now, report: TickReport) -> bool:
+def _deliver_one(sender: Sender, session: Session, delivery, now: datetime, report: DeliveryReport) -> bool:
     """Send one claimed delivery and record the outcome; False when the service is down."""
     alert = alert_from_payload(delivery.payload)
     muted = outbox.mute_reason(session, delivery.commitment_id, now)
@@ -58,39 +76,39 @@ def _deliver_one(tick: Tick, session: Session, delivery, now, report: TickReport
         outbox.mark_muted(session, delivery.id, muted)
         session.commit()
         return True
-    channel = _route(tick, session, delivery) or tick.notifier.name
-    threaded = tick.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
+    channel = _route(sender, session, delivery) or sender.notifier.name
+    threaded = sender.notifier.supports_threads and delivery.commitment_id and alert.kind in THREADED_KINDS
     thread = outbox.thread_for(session, channel, delivery.commitment_id) if threaded else None
     delivery_id, kind, attempts, commitment_id = delivery.id, delivery.kind, delivery.attempts, delivery.commitment_id
     sending = Sending(delivery_id, channel, thread, delivery.in_doubt, broadcast=alert.kind == "status_change")
     session.commit()  # no transaction stays open across the pacing and the HTTP call
-    tick.pacer.wait(channel)
+    sender.pacer.wait(channel)
     try:
-        sent = tick.notifier.send(alert, sending)
+        sent = sender.notifier.send(alert, sending)
     except DeliveryError as failure:
         report.alerts_failed += 1
-        retry_at = None if failure.permanent else tick.clock() + _delivery_backoff(attempts, failure.retry_after)
+        retry_at = None if failure.permanent else sender.clock() + _delivery_backoff(attempts, failure.retry_after)
         outbox.mark_failed(session, delivery_id, str(failure), retry_at, in_doubt=failure.in_doubt)
         session.commit()
         log.warning("delivery %d (%s to %s): %s%s", delivery_id, kind, channel, failure, "" if retry_at else " (parked)")
         return not _is_outage(failure)
     report.alerts_sent += not sent.already_there
-    outbox.mark_delivered(session, delivery_id, sent.remote_id, tick.clock())
+    outbox.mark_delivered(session, delivery_id, sent.remote_id, sender.clock())
     if threaded and thread is None and sent.remote_id:
         outbox.record_thread(session, channel, commitment_id, sent.channel_id, sent.remote_id, now)
     elif thread is not None and alert.kind == "status_change":
-        _update_thread_parent(tick, thread, alert)
+        _update_thread_parent(sender, thread, alert)
     session.commit()
     return True
 
 
-def _route(tick: Tick, session: Session, delivery) -> str | None:
+def _route(sender: Sender, session: Session, delivery) -> str | None:
     """Where a delivery goes by the config in force now, not when it was written: a
     delivery parked for a wrong channel goes to the right one once the config is fixed."""
     if delivery.commitment_id is None:
-        channel = tick.ops_channel or tick.default_channel
+        channel = sender.routes.for_notices
     else:
-        channel = tick.channel_for(*outbox.route_of(session, delivery.commitment_id))
+        channel = sender.routes.for_commitment(*outbox.route_of(session, delivery.commitment_id))
     if channel != delivery.channel:
         outbox.set_channel(session, delivery.id, channel)
     return channel
@@ -100,9 +118,9 @@ THREADED_KINDS = ("status_change", "evidence", "reminder")
 MAX_DELIVERIES_PER_TICK = 500
 
 
-def _update_thread_parent(tick: Tick, thread: ThreadRef, alert: Alert) -> None:
+def _update_thread_parent(sender: Sender, thread: ThreadRef, alert: Alert) -> None:
     try:
-        tick.notifier.update_parent(thread, alert)
+        sender.notifier.update_parent(thread, alert)
     except DeliveryError as failure:  # the reply went out; a stale parent is cosmetic
         log.warning("could not update the thread's first message: %s", failure)
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage import outbox, repository
-from tracker.model import Alert, Status, StatusChange, alert_to_payload
-from tracker.status import FINAL_STATUSES, MetricTarget, derive_status, reminder_due, status_change
-
-if TYPE_CHECKING:
-    from tracker.pipeline import Tick
+from storage import repository
+from tracker.model import ChannelRoutes, Status, StatusChange
+from tracker.status.alerts import enqueue_change_alert, enqueue_reminder
+from tracker.status.derive import FINAL_STATUSES, MetricTarget, derive_status, reminder_due, status_change
 
 
 def recompute_status(session: Session, commitment_id: str, now: datetime, note: str | None = None) -> tuple[StatusChange, int] | None:
@@ -48,21 +47,22 @@ def metric_target(metric: dict | None) -> MetricTarget | None:
     return MetricTarget(target=metric["target"], direction=metric["direction"], baseline=metric.get("baseline"))
 
 
-def set_status(tick: Tick, commitment_id: str, status: Status, note: str, by: str | None) -> StatusChange | None:
+def set_status(
+    engine: Engine, routes: ChannelRoutes, commitment_id: str, status: Status, note: str, by: str | None, now: datetime
+) -> StatusChange | None:
     """A person's decision, recorded in history and alerted like any change."""
-    now = tick.clock()
-    with Session(tick.engine) as session:
+    with Session(engine) as session:
         row = repository.commitment(session, commitment_id, lock=True)
         if Status(row.status) == status:
             return None
         change = StatusChange(commitment_id, Status(row.status), status, now, "person", note=note, changed_by=by)
         change_id = repository.record_status_change(session, change)
-        _enqueue_change(tick, session, row, change, change_id, now)
+        enqueue_change_alert(session, routes, row, change, change_id, now)
         session.commit()
     return change
 
 
-def confirm_status(tick: Tick, commitment_id: str, status: Status, note: str, by: str | None) -> bool:
+def confirm_status(engine: Engine, commitment_id: str, status: Status, note: str, by: str | None, now: datetime) -> bool:
     """A person's decision that the status stays as it is.
 
     Recorded as a history row (old = new) that the status engine replays as an
@@ -70,8 +70,7 @@ def confirm_status(tick: Tick, commitment_id: str, status: Status, note: str, by
     dismissed. It moves neither the status nor since when it holds: no alert is due.
     False when the status is no longer `status`.
     """
-    now = tick.clock()
-    with Session(tick.engine) as session:
+    with Session(engine) as session:
         row = repository.commitment(session, commitment_id, lock=True)
         if row is None or Status(row.status) != status:
             return False
@@ -84,18 +83,19 @@ def confirm_status(tick: Tick, commitment_id: str, status: Status, note: str, by
     return True
 
 
-def dismiss_evidence(tick: Tick, entry_id: int, commitment_id: str | None, note: str) -> tuple[list[str], list[StatusChange]]:
+def dismiss_evidence(
+    engine: Engine, routes: ChannelRoutes, entry_id: int, commitment_id: str | None, note: str, now: datetime
+) -> tuple[list[str], list[StatusChange]]:
     """Mark a false positive, keep the record, and recompute the statuses it touched."""
-    now = tick.clock()
     changes = []
-    with Session(tick.engine) as session:
+    with Session(engine) as session:
         touched = repository.dismiss_evidence(session, entry_id, commitment_id, note, now)
         for touched_id in sorted(set(touched)):
             result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}")
             if result:
                 change, change_id = result
                 changes.append(change)
-                _enqueue_change(tick, session, repository.commitment(session, touched_id), change, change_id, now)
+                enqueue_change_alert(session, routes, repository.commitment(session, touched_id), change, change_id, now)
         session.commit()
     return touched, changes
 
@@ -111,60 +111,29 @@ def why_not_dismissed(engine, entry_id: int, commitment_id: str | None) -> str:
     return f"entry {entry_id} is already dismissed" + (f" for {commitment_id}" if commitment_id else "")
 
 
-def check_deadlines(tick: Tick, remind_days: Sequence[int]) -> int:
+def check_deadlines(engine: Engine, routes: ChannelRoutes, remind_days: Sequence[int], now: datetime) -> int:
     """The daily job: passed deadlines become `missed`, near ones get a reminder (each once).
 
     Returns the number of status changes; the alerts wait in the outbox for delivery.
     """
     changes = 0
-    now = tick.clock()
-    with Session(tick.engine) as session:
+    with Session(engine) as session:
         for commitment_id in [row.id for row in repository.active_commitments(session)]:
-            changes += _check_deadline(tick, session, commitment_id, now, remind_days)
+            changes += _check_deadline(session, routes, commitment_id, now, remind_days)
             session.commit()  # one commitment at a time: the others stay free for the ticks of every instance
     return changes
 
 
-def _check_deadline(tick: Tick, session: Session, commitment_id: str, now: datetime, remind_days: Sequence[int]) -> int:
+def _check_deadline(session: Session, routes: ChannelRoutes, commitment_id: str, now: datetime, remind_days: Sequence[int]) -> int:
     """One commitment's deadline: the status change, or a reminder when one is due."""
     result = recompute_status(session, commitment_id, now)
     row = repository.commitment(session, commitment_id)
     if result:
         change, change_id = result
-        _enqueue_change(tick, session, row, change, change_id, now)
+        enqueue_change_alert(session, routes, row, change, change_id, now)
     if Status(row.status) in FINAL_STATUSES or row.status == Status.MISSED.value:
         return 1 if result else 0
     days = reminder_due(row.deadline, now.date(), remind_days)
     if days is not None:
-        left = (row.deadline - now.date()).days
-        alert = Alert(
-            kind="reminder",
-            commitment_id=row.id,
-            commitment_title=row.title,
-            channel=tick.channel_for(row.channel, row.category),
-            new_status=row.status,
-            deadline=row.deadline,
-            target=row.target,
-            text=f"Deadline in {left} days; status {row.status.replace('_', ' ')}.",
-            source_document=row.source_document,
-        )
-        outbox.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
+        enqueue_reminder(session, routes, row, days, now)
     return 1 if result else 0
-
-
-def _enqueue_change(tick: Tick, session: Session, row, change: StatusChange, change_id: int, now: datetime) -> None:
-    """The alert for a change that no new entry caused (a person, a deadline, a dismissal)."""
-    reason = {"person": f"set by {change.changed_by or 'a reviewer'}", "deadline": "the deadline passed"}.get(change.cause, "recomputed")
-    alert = Alert(
-        kind="status_change",
-        commitment_id=row.id,
-        commitment_title=row.title,
-        channel=tick.channel_for(row.channel, row.category),
-        old_status=change.old.value,
-        new_status=change.new.value,
-        deadline=row.deadline,
-        target=row.target,
-        text=f"{reason}" + (f": {change.note}" if change.note else ""),
-        source_document=row.source_document,
-    )
-    outbox.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), row.id, now)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
 
 from sqlmodel import Session
 
@@ -20,12 +20,9 @@ from notifiers import DeliveryError
 from notifiers.render import status_label
 from notifiers.slack import escape_mrkdwn, render_reviewed_blocks
 from storage import repository
-from tracker.cli import App, build_tick, end_of_day
-from tracker.commitments import confirm_status, dismiss_evidence, why_not_dismissed
+from tracker.app import App, utc_now
 from tracker.model import Status
-
-if TYPE_CHECKING:
-    from tracker.pipeline import Tick
+from tracker.status.commitments import confirm_status, dismiss_evidence, why_not_dismissed
 
 log = logging.getLogger("tracker")
 
@@ -114,14 +111,14 @@ def _part(payload: dict, key: str) -> dict:
     return payload[key] if isinstance(payload.get(key), dict) else {}
 
 
-def apply_click(app: App, click: Click) -> tuple[Tick, Outcome]:
-    """Make the change the click asks for; returns the tick (for what follows) and the outcome."""
-    tick = build_tick(app, sync_config=False)
+def apply_click(app: App, click: Click) -> Outcome:
+    """Make the change the click asks for; returns what it did, or why it did nothing."""
+    rules = app.rules_in_force(sync_config=False)
     act = {"confirm": _confirm, "dismiss": _dismiss, "snooze": _snooze}[click.action]
-    return tick, act(app, tick, click)
+    return act(app, rules, click)
 
 
-def finish_click(tick: Tick, click: Click, outcome: Outcome) -> None:
+def finish_click(app: App, click: Click, outcome: Outcome) -> None:
     """After Slack has its answer.
 
     1. Refused: tell the clicker why; the card keeps its buttons.
@@ -130,9 +127,7 @@ def finish_click(tick: Tick, click: Click, outcome: Outcome) -> None:
        (to the new status) comes last and stays.
     3. Deliver what the change put in the outbox, as the commands do.
     """
-    from tracker.pipeline import TickReport, deliver_pending
-
-    notifier = tick.notifier
+    notifier = app.notifier
     try:
         if outcome.refusal and click.channel_id and hasattr(notifier, "tell"):
             notifier.tell(click.channel_id, click.user_id, outcome.refusal)
@@ -144,10 +139,10 @@ def finish_click(tick: Tick, click: Click, outcome: Outcome) -> None:
     except DeliveryError as failure:  # the change is made; a stale card is cosmetic
         log.warning("slack: could not update the card or answer the clicker for %s on %s: %s", click.action, click.commitment_id, failure)
     if outcome.queued_alerts:
-        deliver_pending(tick, TickReport())
+        app.deliver()
 
 
-def _confirm(app: App, tick: Tick, click: Click) -> Outcome:
+def _confirm(app: App, rules: dict, click: Click) -> Outcome:
     """`tracker status set ID STATUS --note "confirmed in Slack" --by USER`, STATUS the one on the
     card, when the commitment still has it; refused when the status has moved since.
 
@@ -156,10 +151,10 @@ def _confirm(app: App, tick: Tick, click: Click) -> Outcome:
     dismissed. So the confirmation is recorded as a person's decision that leaves the
     status where it is (tracker.commitments.confirm_status), as `status set` does.
     """
-    now = tick.clock()
-    if click.commitment_id not in tick.rules:
+    now = utc_now()
+    if click.commitment_id not in rules:
         return Outcome(now, refusal=f"No commitment with id {click.commitment_id!r} any more (see /commitments).")
-    with Session(tick.engine) as session:
+    with Session(app.engine) as session:
         current = Status(repository.commitment(session, click.commitment_id).status)
     status = click.status or current
     if status != current:
@@ -169,29 +164,30 @@ def _confirm(app: App, tick: Tick, click: Click) -> Outcome:
             refusal=f"{click.commitment_id} is {status_label(current.value)} now, not {status_label(status.value)} as this card shows: "
             f"nothing confirmed. To set it anyway: `tracker status set {click.commitment_id} {status.value} --note …`",
         )
-    if confirm_status(tick, click.commitment_id, status, CONFIRM_NOTE, click.user_name):
+    if confirm_status(app.engine, click.commitment_id, status, CONFIRM_NOTE, click.user_name, now):
         return Outcome(now, done=f"Confirmed {status_label(status.value)}")
     return Outcome(now, refusal=f"{click.commitment_id} changed status while you clicked; nothing confirmed. Look again: /commitments {click.commitment_id}")
 
 
-def _dismiss(app: App, tick: Tick, click: Click) -> Outcome:
+def _dismiss(app: App, rules: dict, click: Click) -> Outcome:
     """`tracker evidence dismiss ENTRY_ID ID --note …`: the card's entry, for the card's commitment only."""
-    now = tick.clock()
+    now = utc_now()
     note = f"false positive, dismissed in Slack by {click.user_name}"
-    touched, changes = dismiss_evidence(tick, click.entry_id, click.commitment_id, note)
+    touched, changes = dismiss_evidence(app.engine, app.routes, click.entry_id, click.commitment_id, note, now)
     if not touched:
-        why = why_not_dismissed(tick.engine, click.entry_id, click.commitment_id)
+        why = why_not_dismissed(app.engine, click.entry_id, click.commitment_id)
         return Outcome(now, refusal=why[:1].upper() + why[1:] + ".")
     moved = "".join(f"; {change.commitment_id} {status_label(change.old.value)} → {status_label(change.new.value)}" for change in changes)
     return Outcome(now, done=f"Dismissed entry {click.entry_id} as a false positive{moved}", queued_alerts=True)
 
 
-def _snooze(app: App, tick: Tick, click: Click) -> Outcome:
+def _snooze(app: App, rules: dict, click: Click) -> Outcome:
     """`tracker mute ID --until TODAY+7 --note …`: alerts due meanwhile wait in the outbox as muted."""
-    now = tick.clock()
+    now = utc_now()
     day = (now + timedelta(days=SNOOZE_DAYS)).date()
-    with Session(tick.engine) as session:
-        if not repository.set_mute(session, click.commitment_id, end_of_day(day.isoformat(), "--until"), f"snoozed in Slack by {click.user_name}"):
+    until = datetime.combine(day, time.max, tzinfo=timezone.utc)  # the end of that day, as `tracker mute --until` means it
+    with Session(app.engine) as session:
+        if not repository.set_mute(session, click.commitment_id, until, f"snoozed in Slack by {click.user_name}"):
             return Outcome(now, refusal=f"No commitment with id {click.commitment_id!r} (see /commitments).")
         session.commit()
     return Outcome(now, done=f"Alerts snoozed until {day.isoformat()}")
@@ -213,8 +209,8 @@ MAX_SECTIONS = 40
 
 def answer_command(app: App, text: str, now: datetime) -> dict[str, Any]:
     """The answer to `/commitments [ID | help]`, seen only by whoever asked."""
-    from tracker.cards import format_card
-    from tracker.review import card, status_table
+    from tracker.status.cards import format_card
+    from tracker.status.review import card, status_table
 
     words = text.split()
     if words and words[0].lower() in ("help", "-h", "--help", "?"):

@@ -12,9 +12,9 @@ from typing import Any
 from sqlmodel import Session
 
 from storage import views
-from tracker.commitments import metric_target
+from tracker.status.commitments import metric_target
 from tracker.model import Status
-from tracker.status import days_left, derive_status, is_stale
+from tracker.status.derive import days_left, derive_status, is_stale
 
 
 def status_table(session: Session, now: datetime, stale_after_days: int, as_of: datetime | None = None) -> list[dict[str, Any]]:

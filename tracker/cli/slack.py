@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import click
 
-from tracker.cli import App, Fatal, _echo, build_tick, end_of_day
+from tracker.app import App, build_notifier, utc_now
+from tracker.cli.common import Fatal, echo, end_of_day
 from tracker.output import render
 
 OUTBOX_COLUMNS = ("id", "state", "kind", "channel", "commitment", "attempts", "next_attempt", "last_error")
@@ -37,7 +38,7 @@ def outbox(context: click.Context, fmt: str) -> None:
             }
             for row in unsent(session)
         ]
-    _echo(render(rows, fmt, OUTBOX_COLUMNS))
+    echo(render(rows, fmt, OUTBOX_COLUMNS))
 
 
 @outbox.command("retry")
@@ -48,14 +49,12 @@ def outbox_retry(app: App, delivery_id: int | None) -> None:
     from sqlmodel import Session
 
     from storage.outbox import retry
-    from tracker.pipeline import TickReport, deliver_pending
 
-    tick = build_tick(app)
-    with Session(tick.engine) as session:
-        count = retry(session, tick.clock(), delivery_id)
+    app.rules_in_force()
+    with Session(app.engine) as session:
+        count = retry(session, utc_now(), delivery_id)
         session.commit()
-    report = TickReport()
-    deliver_pending(tick, report)
+    report = app.deliver()
     click.echo(f"retried {count}: {report.alerts_sent} sent, {report.alerts_failed} failed (see `tracker outbox`)")
     if report.alerts_failed:
         raise SystemExit(1)
@@ -72,7 +71,6 @@ def notify() -> None:
 def notify_test(app: App, channel: str | None) -> None:
     """Send a test message and say clearly what is wrong if it fails."""
     from notifiers import DeliveryError, Sending
-    from tracker.cli import build_notifier
     from tracker.model import Alert
 
     notifier = build_notifier(app.settings)
@@ -138,34 +136,19 @@ def _set_mute(app: App, commitment_id: str, until: datetime | None, note: str | 
 @click.pass_obj
 def digest(app: App, dry_run: bool) -> None:
     """The digest now: counts by status, changes since the last one, deadlines approaching, stale commitments."""
-    from tracker.pipeline import TickReport, deliver_pending
-
-    tick = build_tick(app)
-    text = send_digest(app, tick, dry_run=dry_run)
+    app.rules_in_force()
+    text = send_digest(app, dry_run=dry_run)
     if dry_run:
         click.echo(text)
         return
-    deliver_pending(tick, TickReport())
+    app.deliver()
     click.echo("digest queued and sent (see `tracker outbox` if it failed)")
 
 
-def send_digest(app: App, tick, *, dry_run: bool = False) -> str:
-    """Build the digest; unless dry, put it in the outbox (once per day)."""
-    from sqlmodel import Session
+def send_digest(app: App, *, dry_run: bool = False) -> str:
+    """The digest for this config, into the outbox unless dry."""
+    from tracker.status.digest import enqueue_digest
 
-    from storage.outbox import enqueue_delivery
-    from storage.views import changes_since, last_digest_at
-    from tracker.digest import digest_alert, digest_text
-    from tracker.model import alert_to_payload
-    from tracker.review import status_table
-
-    now = tick.clock()
-    with Session(tick.engine) as session:
-        since = last_digest_at(session)
-        rows = status_table(session, now, app.settings.status.stale_after_days)
-        text = digest_text(rows, changes_since(session, since), since, app.settings.digest.deadline_days)
-        if not dry_run:
-            alert = digest_alert(text, tick.ops_channel or tick.default_channel, now)
-            enqueue_delivery(session, f"digest:{now:%Y-%m-%d}", "digest", alert.channel, alert_to_payload(alert), None, now)
-            session.commit()
-    return text
+    settings = app.settings
+    return enqueue_digest(app.engine, app.routes.for_notices, utc_now(), settings.status.stale_after_days,
+                          settings.digest.deadline_days, dry_run=dry_run)

@@ -20,17 +20,17 @@ from fastapi.staticfiles import StaticFiles
 
 TOKEN_COOKIE = "tracker_token"
 COOKIE_DAYS = 30
-# Slack signs its own requests (tracker/web_slack.py); it cannot send our token.
+# Slack signs its own requests (tracker/web/slack.py); it cannot send our token.
 _OPEN_PATHS = ("/slack/", "/static/", "/healthz")
 
 
 def create_app(config_path: Path, *, access_token: str | None = None, signing_secret: str | None = None, clock: Callable | None = None) -> FastAPI:
-    from tracker.cli import App, utc_now
-    from tracker.web_api import router as api_router
-    from tracker.web_data import ReviewData
-    from tracker.web_pages import router as page_router
-    from tracker.web_pages import render_error
-    from tracker.web_slack import router as slack_router
+    from tracker.app import App, utc_now
+    from tracker.web.api import router as api_router
+    from tracker.web.data import ReviewData
+    from tracker.web.pages import router as page_router
+    from tracker.web.pages import render_error
+    from tracker.web.slack import router as slack_router
 
     web = FastAPI(
         title="tracker",

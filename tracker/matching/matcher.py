@@ -14,10 +14,10 @@ from typing import Iterator, Sequence
 
 import ahocorasick
 
-from tracker import signals as builtin_signals
+from tracker.matching import signals as builtin_signals
 from tracker.model import Entry, Match, SignalKind, TermHit
-from tracker.ruleformat import RegexTerm, Rule, Term, compile_regex
-from tracker.textnorm import is_word_char, normalise
+from tracker.matching.ruleformat import RegexTerm, Rule, Term, compile_regex
+from tracker.matching.textnorm import is_word_char, normalise
 
 _FIELD_SEPARATOR = " \n "
 # A sentence ends at . ! ? followed by a space (or the end), but not after a lone

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from tracker.cli import App, utc_now
-from tracker.export import FORMATS
+from tracker.app import App, utc_now
+from tracker.status.export import FORMATS
 
 
 @click.command()
@@ -30,8 +30,8 @@ def export(app: App, fmt: str, history: bool, output: Path | None) -> None:
     from sqlmodel import Session
 
     from storage.views import status_history
-    from tracker.export import export_history, export_table
-    from tracker.review import status_table
+    from tracker.status.export import export_history, export_table
+    from tracker.status.review import status_table
 
     app.sync_rules()
     with Session(app.engine) as session:

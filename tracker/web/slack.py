@@ -15,9 +15,8 @@ from fastapi.responses import JSONResponse
 from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
-from tracker.cli import utc_now
-from tracker.cli_web import SIGNING_SECRET_ENV
-from tracker.slack_review import MalformedClick, answer_command, apply_click, finish_click, parse_click
+from tracker.app import SIGNING_SECRET_ENV, utc_now
+from tracker.web.slack_actions import MalformedClick, answer_command, apply_click, finish_click, parse_click
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 
@@ -38,8 +37,8 @@ async def interactions(request: Request, background: BackgroundTasks) -> Respons
         raise HTTPException(400, "the `payload` field is not JSON") from None
     except MalformedClick as problem:
         raise HTTPException(400, str(problem)) from None
-    tick, outcome = await run_in_threadpool(apply_click, request.app.state.tracker, click)
-    background.add_task(finish_click, tick, click, outcome)
+    outcome = await run_in_threadpool(apply_click, request.app.state.tracker, click)
+    background.add_task(finish_click, request.app.state.tracker, click, outcome)
     return Response(status_code=200)
 
 

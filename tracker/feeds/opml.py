@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
-from tracker.parse import canonical_url
+from tracker.feeds.parse import canonical_url
 
 
 class OpmlError(Exception):

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import click
 
-from tracker.cli import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, App, _echo, build_tick, end_of_day, utc_now
+from tracker.app import App, utc_now
+from tracker.cli.common import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, echo, end_of_day
 from tracker.model import STATUS_SORT_KEYS, Status
 from tracker.output import render
 
@@ -35,14 +36,14 @@ def status(context: click.Context, fmt: str, as_of: str | None, category, only_s
         return
     from sqlmodel import Session
 
-    from tracker.review import select_rows, status_table
+    from tracker.status.review import select_rows, status_table
 
     app = context.obj
     app.sync_rules()
     with Session(app.engine) as session:
         rows = status_table(session, utc_now(), app.settings.status.stale_after_days, as_of_moment(as_of))
     rows = select_rows(rows, category=category, status=only_status, actor=actor, overdue=overdue, stale=stale, sort=sort_key)
-    _echo(render(rows, fmt, STATUS_COLUMNS))
+    echo(render(rows, fmt, STATUS_COLUMNS))
 
 
 @status.command("set")
@@ -53,20 +54,18 @@ def status(context: click.Context, fmt: str, as_of: str | None, category, only_s
 @click.pass_obj
 def status_set(app: App, commitment_id: str, new_status: str, note: str, by: str | None) -> None:
     """Set a commitment's status by hand; it holds until evidence of a different kind arrives."""
-    from tracker.model import Status
-    from tracker.commitments import confirm_status, set_status
-    from tracker.pipeline import TickReport, deliver_pending
+    from tracker.status.commitments import confirm_status, set_status
 
     if new_status not in {item.value for item in Status}:
         raise click.BadParameter(f"{new_status!r}; choose from {', '.join(item.value for item in Status)}", param_hint="STATUS")
-    tick = build_tick(app)
-    _require_commitment(tick, commitment_id)
-    change = set_status(tick, commitment_id, Status(new_status), note, by)
+    rules = app.rules_in_force()
+    _require_commitment(rules, commitment_id)
+    change = set_status(app.engine, app.routes, commitment_id, Status(new_status), note, by, utc_now())
     if change is None:
-        confirm_status(tick, commitment_id, Status(new_status), note, by)
+        confirm_status(app.engine, commitment_id, Status(new_status), note, by, utc_now())
         click.echo(f"{commitment_id} is already {new_status}: your decision is recorded and holds until evidence of a different kind arrives")
         return
-    deliver_pending(tick, TickReport())
+    app.deliver()
     click.echo(f"{commitment_id}: {change.old.value} → {change.new.value} (set by {by or 'unknown'}: {note})")
 
 
@@ -81,8 +80,8 @@ def show(app: App, commitment_id: str, as_of: str | None, fmt: str) -> None:
 
     from sqlmodel import Session
 
-    from tracker.cards import format_card
-    from tracker.review import card
+    from tracker.status.cards import format_card
+    from tracker.status.review import card
 
     app.sync_rules()
     with Session(app.engine) as session:
@@ -123,7 +122,7 @@ def evidence(context: click.Context, fmt: str, include_dismissed: bool) -> None:
         if commitment_id and commitment(session, commitment_id) is None:
             raise click.ClickException(f"no commitment with id {commitment_id!r} (see `tracker status`)")
         rows = evidence_rows(session, commitment_id)
-    _echo(render([row for row in rows if include_dismissed or not row["dismissed"]], fmt, EVIDENCE_COLUMNS))
+    echo(render([row for row in rows if include_dismissed or not row["dismissed"]], fmt, EVIDENCE_COLUMNS))
 
 
 @evidence.command("dismiss")
@@ -133,19 +132,18 @@ def evidence(context: click.Context, fmt: str, include_dismissed: bool) -> None:
 @click.pass_obj
 def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: str) -> None:
     """Mark an entry's evidence (for COMMITMENT_ID, or all) a false positive; statuses are recomputed without it."""
-    from tracker.commitments import dismiss_evidence, why_not_dismissed
-    from tracker.pipeline import TickReport, deliver_pending
+    from tracker.status.commitments import dismiss_evidence, why_not_dismissed
 
-    tick = build_tick(app)
-    touched, changes = dismiss_evidence(tick, entry_id, commitment_id, note)
+    app.rules_in_force()
+    touched, changes = dismiss_evidence(app.engine, app.routes, entry_id, commitment_id, note, utc_now())
     if not touched:
         raise click.ClickException(why_not_dismissed(app.engine, entry_id, commitment_id))
-    deliver_pending(tick, TickReport())
+    app.deliver()
     click.echo(f"dismissed entry {entry_id} as evidence for {', '.join(touched)}")
     for change in changes:
         click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
 
 
-def _require_commitment(tick, commitment_id: str) -> None:
-    if commitment_id not in tick.rules:
+def _require_commitment(rules: dict, commitment_id: str) -> None:
+    if commitment_id not in rules:
         raise click.ClickException(f"no commitment with id {commitment_id!r} (see `tracker status`)")
