@@ -1,4 +1,4 @@
-"""Benchmark of tracker.matching.RuleMatcher against a naive matcher, on synthetic rules and entries.
+"""Benchmark of tracker.matching.matcher.RuleMatcher against a naive matcher, on synthetic rules and entries.
 
     .venv/bin/python benchmarks/matcher.py            # 20 / 200 / 2,000 rules × 1k / 10k / 100k entries
     .venv/bin/python benchmarks/matcher.py --quick    # 20 and 2,000 rules × 1k and 10k entries

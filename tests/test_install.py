@@ -40,6 +40,18 @@ def run_installed(site: Path, code: str, *args: str, cwd: Path) -> subprocess.Co
 CLI = "import sys; from tracker.cli import main; sys.exit(main())"
 
 
+def test_every_module_of_the_tree_is_in_the_wheel(installed):
+    here = {path.relative_to(REPO).as_posix() for package in ("tracker", "storage", "notifiers") for path in (REPO / package).rglob("*.py")}
+    there = {path.relative_to(installed).as_posix() for package in ("tracker", "storage", "notifiers") for path in (installed / package).rglob("*.py")}
+    assert sorted(here - there) == []
+
+
+def test_the_installed_console_script_runs(installed, tmp_path):
+    environment = {**os.environ, "PYTHONPATH": str(installed)}
+    result = subprocess.run([str(installed / "bin" / "tracker"), "--version"], capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=60)
+    assert result.returncode == 0 and "tracker" in result.stdout, result.stderr
+
+
 def test_the_installed_tracker_is_the_wheels_not_this_tree(installed, tmp_path):
     result = run_installed(installed, "import tracker; print(tracker.__file__)", cwd=tmp_path)
     assert result.stdout.strip().startswith(str(installed))

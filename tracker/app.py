@@ -8,9 +8,9 @@ import logging
 import os
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
+from typing import Callable
 from pathlib import Path
 
-import click
 from sqlmodel import Session
 
 from tracker.config import ConfigError, Settings, load_settings
@@ -33,8 +33,11 @@ def utc_now() -> datetime:
 class App:
     """What commands share: the config path, and the parts built from it on first use."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, warn: Callable[[str], None] | None = None) -> None:
+        """`warn` tells the user of a problem that does not stop the command (a broken rule
+        file): the command line prints it on stderr; by default it is logged."""
         self.config_path = config_path
+        self.warn = warn or log.warning
 
     @cached_property
     def settings(self) -> Settings:
@@ -91,7 +94,7 @@ class App:
 
         loaded = load_rules(paths or self.settings.rule_paths)
         for problem in loaded.problems:
-            click.echo(f"rule error: {problem} (that file's rule is not used)", err=True)
+            self.warn(f"rule error: {problem} (that file's rule is not used)")
         return loaded
 
     def rules_in_force(self, last_good_rules: dict | None = None, *, sync_config: bool = True) -> dict:
@@ -144,6 +147,13 @@ class App:
         from notifiers.delivery import deliver_pending
 
         return deliver_pending(self.sender)
+
+    def send_digest(self, now: datetime, *, dry_run: bool = False) -> str:
+        """The digest for this config as of `now`, into the outbox unless dry."""
+        from tracker.status.digest import enqueue_digest
+
+        status, digest = self.settings.status, self.settings.digest
+        return enqueue_digest(self.engine, self.routes.for_notices, now, status.stale_after_days, digest.deadline_days, dry_run=dry_run)
 
     def build_tick(self, last_good_rules: dict | None = None):
         """Wire the parts of one tick from the config (see `rules_in_force`)."""

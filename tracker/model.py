@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from typing import Callable, Mapping
 
 # Told (done, total) as a long operation advances; how it is shown is the caller's business.
@@ -250,3 +250,8 @@ def alert_from_payload(payload: Mapping) -> Alert:
         values["published_at"] = datetime.fromisoformat(values["published_at"])
     values["matched_terms"] = tuple(values.get("matched_terms") or ())
     return Alert(**values)
+
+
+def end_of_day(day: date) -> datetime:
+    """A date given as a limit (`--as-of`, `--until`, a snooze) means the end of that day, UTC."""
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)

@@ -45,7 +45,7 @@ class Tick:
     matcher: RuleMatcher
     rules: dict[str, Rule]
     notifier: Notifier
-    routes: ChannelRoutes = field(default_factory=ChannelRoutes)
+    routes: ChannelRoutes
     parser: ParserPool = field(default_factory=lambda: ParserPool(workers=1))
     pacer: Pacer = field(default_factory=lambda: Pacer(0.0))
     jitter: float = 0.1

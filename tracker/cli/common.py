@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 
 import click
+
+from tracker.model import end_of_day as end_of
 
 FORMATS = ("table", "json", "csv", "markdown")
 STATUS_COLUMNS = ("id", "title", "actor", "status", "deadline", "days_left", "last_evidence", "evidence_count", "stale")
@@ -27,7 +29,7 @@ def end_of_day(value: str, option: str) -> datetime:
         day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2030-01-01", param_hint=option) from None
-    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+    return end_of(day)
 
 
 def echo(text: str | None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from tracker.app import App, SetupError, utc_now
+from tracker.app import App, SetupError
 from tracker.cli.common import Fatal
 from tracker.config import Settings
 
@@ -39,7 +39,7 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
         tick = app.build_tick()
         with show_progress("poll", "files" if files else "feeds") as progress:
             report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
-        report.status_changes += check_deadlines(tick.engine, tick.routes, app.settings.status.remind_days, utc_now())
+        report.status_changes += check_deadlines(tick.engine, tick.routes, app.settings.status.remind_days, tick.clock())
         deliver(tick, report)
         tick.parser.close(wait=True)
     for note in report.notes:
@@ -64,7 +64,7 @@ def run(app: App) -> None:
     current: dict[str, App] = {"app": app}
 
     def build():
-        fresh = App(app.config_path)
+        fresh = App(app.config_path, app.warn)
         old_app, previous = current["app"], current.get("tick")
         _warn_of_restart_only_changes(app.settings, fresh.settings)
         if fresh.settings.database.url == old_app.settings.database.url:
@@ -135,7 +135,6 @@ class DatabaseJobGate:
 
 def daily_jobs(settings: Settings, current_app) -> list:
     """The calendar jobs of `tracker run`: deadlines (and at start), and the digest."""
-    from tracker.cli.slack import send_digest
     from tracker.pipeline import TickReport, deliver
     from tracker.scheduler import DailyJob
     from tracker.status.commitments import check_deadlines
@@ -145,7 +144,7 @@ def daily_jobs(settings: Settings, current_app) -> list:
         deliver(tick, TickReport())
 
     def digest(tick) -> None:
-        send_digest(current_app())
+        current_app().send_digest(tick.clock())
         deliver(tick, TickReport())
 
     hour, minute = settings.status.daily_at.split(":")

@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 import click
 
 from tracker.app import App, build_notifier, utc_now
-from tracker.cli.common import Fatal, echo, end_of_day
+from tracker.cli.common import FORMATS, Fatal, echo, end_of_day
 from tracker.output import render
 
 OUTBOX_COLUMNS = ("id", "state", "kind", "channel", "commitment", "attempts", "next_attempt", "last_error")
 
 
 @click.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "csv", "markdown")), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_context
 def outbox(context: click.Context, fmt: str) -> None:
     """Deliveries not sent yet (pending, failed, parked, muted), with their reasons."""
@@ -137,18 +137,9 @@ def _set_mute(app: App, commitment_id: str, until: datetime | None, note: str | 
 def digest(app: App, dry_run: bool) -> None:
     """The digest now: counts by status, changes since the last one, deadlines approaching, stale commitments."""
     app.rules_in_force()
-    text = send_digest(app, dry_run=dry_run)
+    text = app.send_digest(utc_now(), dry_run=dry_run)
     if dry_run:
         click.echo(text)
         return
     app.deliver()
     click.echo("digest queued and sent (see `tracker outbox` if it failed)")
-
-
-def send_digest(app: App, *, dry_run: bool = False) -> str:
-    """The digest for this config, into the outbox unless dry."""
-    from tracker.status.digest import enqueue_digest
-
-    settings = app.settings
-    return enqueue_digest(app.engine, app.routes.for_notices, utc_now(), settings.status.stale_after_days,
-                          settings.digest.deadline_days, dry_run=dry_run)

@@ -59,7 +59,7 @@ def backfill(
     engine: Engine,
     rules: Mapping[str, Rule],
     routes: ChannelRoutes,
-    now: Callable[[], datetime],
+    clock: Callable[[], datetime],
     rule_ids: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> BackfillReport:
@@ -72,13 +72,13 @@ def backfill(
        recompute the status of each commitment that gained evidence, and write the
        status-change alerts to the outbox.
     Delivering them is the caller's step (`deliver_pending`), as after a tick.
-    `now` is the clock, read when the scan is done.
+    `clock` is read once, when the scan is done.
     """
     chosen = [rules[rule_id] for rule_id in rule_ids] if rule_ids else list(rules.values())
     report = BackfillReport()
     found = scan_entries(engine, RuleMatcher(chosen), report, progress)
     with Session(engine) as session:
-        record_found(session, rules, routes, found, now(), report)
+        record_found(session, rules, routes, found, clock(), report)
         session.commit()
     return report
 

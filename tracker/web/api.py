@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tracker.model import STATUS_SORT_KEYS, Status
+from tracker.model import STATUS_SORT_KEYS, Status, end_of_day
 from tracker.status.review import select_rows
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -38,7 +38,7 @@ class StatusQuery(BaseModel):
         return values
 
     def as_of_moment(self) -> datetime | None:
-        return None if self.as_of is None else datetime.combine(self.as_of, time.max, tzinfo=timezone.utc)
+        return None if self.as_of is None else end_of_day(self.as_of)
 
     def select(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return select_rows(
@@ -152,7 +152,7 @@ def list_commitments(request: Request, query: Annotated[StatusQuery, Query()]) -
 @router.get("/commitments/{commitment_id}", response_model=CommitmentDetail, summary="One commitment's card")
 def get_commitment(request: Request, commitment_id: str, as_of: date | None = None) -> dict[str, Any]:
     """What `tracker show ID --format json` prints."""
-    moment = None if as_of is None else datetime.combine(as_of, time.max, tzinfo=timezone.utc)
+    moment = None if as_of is None else end_of_day(as_of)
     found = request.app.state.data.commitment(commitment_id, moment)
     if found is None:
         raise HTTPException(404, f"no commitment with id {commitment_id!r}")

@@ -84,7 +84,7 @@ def draw_metric_chart(chart: MetricChart) -> str:
 
 
 def chart_for_card(card: dict) -> MetricChart | None:
-    """The chart of a commitment's card (tracker.review.card), or None when it has no metric."""
+    """The chart of a commitment's card (tracker.status.review.card), or None when it has no metric."""
     metric = card.get("metric")
     if not metric:
         return None

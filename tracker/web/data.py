@@ -27,7 +27,7 @@ class ReviewData:
         self._lock = threading.Lock()
 
     def status_rows(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
-        """Every commitment's row, unfiltered (tracker.review.select_rows filters and orders)."""
+        """Every commitment's row, unfiltered (tracker.status.review.select_rows filters and orders)."""
         self._sync_rules_if_changed()
         with Session(self.app.engine) as session:
             return status_table(session, self.clock(), self.app.settings.status.stale_after_days, as_of)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timezone
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from tracker.web.chart import chart_for_card, draw_metric_chart
-from tracker.model import STATUS_SORT_KEYS, Status
+from tracker.model import STATUS_SORT_KEYS, Status, end_of_day
 from tracker.web.api import StatusQuery
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +57,7 @@ def status_page(request: Request, query: Annotated[StatusQuery, Query()]) -> Res
 
 @router.get("/commitments/{commitment_id}", response_class=HTMLResponse)
 def commitment_page(request: Request, commitment_id: str, as_of: date | None = None) -> Response:
-    moment = None if as_of is None else datetime.combine(as_of, time.max, tzinfo=timezone.utc)
+    moment = None if as_of is None else end_of_day(as_of)
     card = request.app.state.data.commitment(commitment_id, moment)
     if card is None:
         return render_error(request, 404, f"No commitment with id “{commitment_id}”.")

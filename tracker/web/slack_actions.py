@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -21,7 +21,7 @@ from notifiers.render import status_label
 from notifiers.slack import escape_mrkdwn, render_reviewed_blocks
 from storage import repository
 from tracker.app import App, utc_now
-from tracker.model import Status
+from tracker.model import Status, end_of_day
 from tracker.status.commitments import confirm_status, dismiss_evidence, why_not_dismissed
 
 log = logging.getLogger("tracker")
@@ -126,6 +126,10 @@ def finish_click(app: App, click: Click, outcome: Outcome) -> None:
        so that when the card is a thread's first message, the delivery's update of it
        (to the new status) comes last and stays.
     3. Deliver what the change put in the outbox, as the commands do.
+
+    The server keeps one notifier (and pacer) for its life: clicks in quick succession
+    are paced per channel as a tick's alerts are. A new Slack token takes a restart,
+    as for `tracker run`.
     """
     notifier = app.notifier
     try:
@@ -149,7 +153,7 @@ def _confirm(app: App, rules: dict, click: Click) -> Outcome:
     Where the status already is the card's, `status set` records nothing; but a reviewer
     who confirms expects the decision to hold, e.g. when the evidence behind it is later
     dismissed. So the confirmation is recorded as a person's decision that leaves the
-    status where it is (tracker.commitments.confirm_status), as `status set` does.
+    status where it is (tracker.status.commitments.confirm_status), as `status set` does.
     """
     now = utc_now()
     if click.commitment_id not in rules:
@@ -185,7 +189,7 @@ def _snooze(app: App, rules: dict, click: Click) -> Outcome:
     """`tracker mute ID --until TODAY+7 --note …`: alerts due meanwhile wait in the outbox as muted."""
     now = utc_now()
     day = (now + timedelta(days=SNOOZE_DAYS)).date()
-    until = datetime.combine(day, time.max, tzinfo=timezone.utc)  # the end of that day, as `tracker mute --until` means it
+    until = end_of_day(day)  # as `tracker mute --until` means it
     with Session(app.engine) as session:
         if not repository.set_mute(session, click.commitment_id, until, f"snoozed in Slack by {click.user_name}"):
             return Outcome(now, refusal=f"No commitment with id {click.commitment_id!r} (see /commitments).")
