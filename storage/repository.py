@@ -31,6 +31,7 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
         row.confirmations, row.stale_after_days = rule.confirmations, rule.stale_after_days
         row.metric = rule.metric.model_dump() if rule.metric else None
         row.source_document, row.source_quote = rule.source.document, rule.source.quote
+        row.parent_id = rule.parent
         row.active = True
         if row.id not in existing or session.is_modified(row):
             row.updated_at = now
@@ -40,6 +41,19 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
             row.active = False
             session.add(row)
 
+
+
+def children_statuses(session: Session, parent_id: str) -> list[Status]:
+    """The statuses of the active commitments that name `parent_id` as their umbrella."""
+    rows = session.exec(select(CommitmentRow.status).where(CommitmentRow.parent_id == parent_id, CommitmentRow.active == True))  # noqa: E712
+    return [Status(status) for status in rows]
+
+
+def is_new_database(session: Session) -> bool:
+    """Nothing recorded yet: no status ever changed, no alert ever queued (a first run)."""
+    from storage.tables import DeliveryRow
+
+    return session.exec(select(StatusChangeRow.id).limit(1)).first() is None and session.exec(select(DeliveryRow.id).limit(1)).first() is None
 
 
 def active_commitments(session: Session) -> list[CommitmentRow]:
@@ -58,9 +72,13 @@ def record_evidence(session: Session, entry_id: int, found: Match, published_at:
             signal_phrase=found.signal_phrase,
             target_year=found.target_year,
             value=found.value,
+            change=found.change,
             quote=found.quote,
             published_at=published_at,
             recorded_at=now,
+            confidence=found.confidence,
+            signal_source=found.signal_source,
+            needs_review=found.needs_review,
         )
         .on_conflict_do_nothing(index_elements=["entry_id", "commitment_id"])
         .returning(EvidenceRow.id)
@@ -72,7 +90,8 @@ def evidence_for_status(session: Session, commitment_id: str) -> list[Evidence]:
     """The commitment's live (not dismissed) evidence, as the status engine sees it.
 
     The source of a piece of evidence is its publisher (the article's host), so two
-    feeds of one newspaper do not count as two independent confirmations.
+    feeds of one newspaper do not count as two independent confirmations. A person's
+    label replaces the machine's signal, and needs no look.
     """
     rows = session.exec(
         select(EvidenceRow, EntryRow.key, EntryRow.url, FeedRow.name)
@@ -83,11 +102,12 @@ def evidence_for_status(session: Session, commitment_id: str) -> list[Evidence]:
     return [
         Evidence(
             entry_key=key,
-            signal=SignalKind(row.signal),
+            signal=SignalKind(row.label_signal or row.signal),
             published_at=row.published_at,
             source=_publisher(url) or feed_name,
             target_year=row.target_year,
             value=row.value,
+            needs_review=row.needs_review and not row.label_signal,
         )
         for row, key, url, feed_name in rows
     ]
@@ -137,6 +157,36 @@ def dismiss_evidence(session: Session, entry_id: int, commitment_id: str | None,
     return touched
 
 
+def label_evidence(session: Session, entry_id: int, commitment_id: str, signal: SignalKind, note: str | None, by: str | None, now: datetime) -> bool:
+    """A person's reading of an entry for a commitment. Where the matcher never took the
+    entry as evidence for it, the person's word makes it evidence. False: no such entry."""
+    entry = session.get(EntryRow, entry_id)
+    if entry is None:
+        return False
+    row = session.exec(select(EvidenceRow).where(EvidenceRow.entry_id == entry_id, EvidenceRow.commitment_id == commitment_id)).first()
+    if row is None:
+        row = EvidenceRow(entry_id=entry_id, commitment_id=commitment_id, matched_terms=[], signal=SignalKind.MENTION.value,
+                          quote=entry.title, published_at=entry.published_at or entry.first_seen_at, recorded_at=now,
+                          signal_source="person")
+    row.label_signal, row.labelled_by, row.labelled_at, row.label_note = signal.value, by, now, note
+    row.dismissed_at = row.dismissed_note = None  # a person's reading of it says it is evidence
+    session.add(row)
+    session.flush()
+    return True
+
+
+def labelled_evidence(session: Session) -> list[tuple[EntryRow, str, str, str]]:
+    """(entry, commitment id, commitment category, signal) of every label people gave."""
+    rows = session.exec(
+        select(EntryRow, EvidenceRow.commitment_id, CommitmentRow.category, EvidenceRow.label_signal)
+        .join(EvidenceRow, EvidenceRow.entry_id == EntryRow.id)
+        .join(CommitmentRow, CommitmentRow.id == EvidenceRow.commitment_id)
+        .where(EvidenceRow.label_signal != None)  # noqa: E711
+        .order_by(EvidenceRow.id)
+    )
+    return list(rows)
+
+
 def commitments_of_entry(session: Session, entry_id: int) -> list[str]:
     """The commitments an entry is evidence for, dismissed or not."""
     return list(session.exec(select(EvidenceRow.commitment_id).where(EvidenceRow.entry_id == entry_id).order_by(EvidenceRow.commitment_id)))
@@ -156,6 +206,7 @@ def record_status_change(session: Session, change: StatusChange) -> int:
         old_status=change.old.value,
         new_status=change.new.value,
         changed_at=change.at,
+        event_at=change.happened_at,
         cause=change.cause,
         evidence_id=evidence_id,
         changed_by=change.changed_by,
@@ -165,7 +216,8 @@ def record_status_change(session: Session, change: StatusChange) -> int:
     session.add(row)
     commitment = session.get(CommitmentRow, change.commitment_id)
     commitment.status = change.new.value
-    commitment.status_since = change.at
+    # "Since" is when it happened in the world, not when this tracker first read of it.
+    commitment.status_since = change.happened_at
     commitment.revised_target_year = change.revised_target_year
     commitment.updated_at = change.at
     session.add(commitment)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from datetime import timezone
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -121,6 +121,8 @@ class CommitmentRow(SQLModel, table=True):
     muted_note: Optional[str] = None
     active: bool = True
     rule_hash: Optional[str] = None
+    # An umbrella commitment's status is derived from those naming it as `parent`.
+    parent_id: Optional[str] = Field(default=None, index=True)
     status: str = "pending"
     status_since: Optional[datetime] = _utc_column()
     revised_target_year: Optional[int] = None
@@ -143,11 +145,24 @@ class EvidenceRow(SQLModel, table=True):
     signal_phrase: Optional[str] = None
     target_year: Optional[int] = None
     value: Optional[float] = None
+    # The tracked quantity told as a change ("down 36.2%"), signed: never a level.
+    change: Optional[float] = None
     quote: str = Field(default="", sa_column=Column(Text, nullable=False))
     published_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     dismissed_at: Optional[datetime] = _utc_column()
     dismissed_note: Optional[str] = None
+    # How sure the machine's reading is and what made it: rule (a rule's phrase),
+    # target (a stated year against the target), model, phrase (built-in phrases).
+    confidence: float = 1.0
+    signal_source: str = "rule"
+    # Below the configured confidence: kept, shown as "needs a look", moves nothing.
+    needs_review: bool = False
+    # A person's reading, which replaces the machine's at once and for good.
+    label_signal: Optional[str] = None
+    labelled_by: Optional[str] = None
+    labelled_at: Optional[datetime] = _utc_column()
+    label_note: Optional[str] = Field(default=None, sa_column=Column(Text))
 
 
 class StatusChangeRow(SQLModel, table=True):
@@ -161,6 +176,8 @@ class StatusChangeRow(SQLModel, table=True):
     old_status: str
     new_status: str
     changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # When it happened: the evidence's publication, the deadline, the decision.
+    event_at: Optional[datetime] = _utc_column()
     cause: str
     evidence_id: Optional[int] = Field(default=None, foreign_key="evidence.id")
     changed_by: Optional[str] = None
@@ -222,3 +239,17 @@ class JobRunRow(SQLModel, table=True):
 
 
 ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow, ThreadRow, JobRunRow)
+
+
+class SignalModelRow(SQLModel, table=True):
+    """A signal model trained here (`tracker signals train`): the shipped examples plus
+    this team's labels. The newest row is what every instance on the database reads."""
+
+    __tablename__ = "signal_model"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    trained_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    examples: int = 0
+    labels: int = 0
+    # The model's own file format (tracker.matching.signal_model): weights, never code.
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -36,10 +36,18 @@ def evidence_rows(session: Session, commitment_id: str | None = None) -> list[di
             "item_title": entry.title,
             "feed": feed.name,
             "published": _iso(evidence.published_at),
-            "signal": evidence.signal,
+            # What counts: a person's label, else the machine's reading.
+            "signal": evidence.label_signal or evidence.signal,
+            "machine_signal": evidence.signal,
+            "confidence": evidence.confidence,
+            "signal_source": "person" if evidence.label_signal else evidence.signal_source,
+            "needs_look": evidence.needs_review and not evidence.label_signal and evidence.dismissed_at is None,
+            "labelled_by": evidence.labelled_by,
+            "label_note": evidence.label_note,
             "matched": list(evidence.matched_terms),
             "target_year": evidence.target_year,
             "value": evidence.value,
+            "change": evidence.change,
             "quote": evidence.quote,
             "dismissed": evidence.dismissed_at is not None,
         }
@@ -139,7 +147,8 @@ def overrides(session: Session, commitment_id: str):
 
 
 def history(session: Session, commitment_id: str) -> list[dict[str, Any]]:
-    """Every change, oldest first, with the evidence entry that caused it."""
+    """Every change in the order recorded (a batch's steps in event order), with when it
+    happened (`event_at`), when it was recorded, and the evidence entry that caused it."""
     from storage.tables import StatusChangeRow
 
     query = (
@@ -148,10 +157,11 @@ def history(session: Session, commitment_id: str) -> list[dict[str, Any]]:
         .outerjoin(EntryRow, EntryRow.id == EvidenceRow.entry_id)
         .outerjoin(FeedRow, FeedRow.id == EntryRow.feed_id)
         .where(StatusChangeRow.commitment_id == commitment_id)
-        .order_by(StatusChangeRow.changed_at, StatusChangeRow.id)
+        .order_by(StatusChangeRow.id)
     )
     return [
         {
+            "event_at": (change.event_at or change.changed_at).isoformat(),
             "changed_at": change.changed_at.isoformat(),
             "old": change.old_status,
             "new": change.new_status,
@@ -197,12 +207,13 @@ def status_history(session: Session) -> list[dict[str, Any]]:
         .outerjoin(EvidenceRow, EvidenceRow.id == StatusChangeRow.evidence_id)
         .outerjoin(EntryRow, EntryRow.id == EvidenceRow.entry_id)
         .outerjoin(FeedRow, FeedRow.id == EntryRow.feed_id)
-        .order_by(StatusChangeRow.commitment_id, StatusChangeRow.changed_at, StatusChangeRow.id)
+        .order_by(StatusChangeRow.commitment_id, StatusChangeRow.id)
     )
     return [
         {
             "commitment_id": change.commitment_id,
             "commitment_title": commitment_title,
+            "event_at": (change.event_at or change.changed_at).isoformat(),
             "changed_at": change.changed_at.isoformat(),
             "old_status": change.old_status,
             "new_status": change.new_status,

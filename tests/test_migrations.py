@@ -75,3 +75,18 @@ def test_a_database_at_the_head_is_checked_without_loading_alembic(tmp_path):
     from storage.migrate import HEAD_REVISION
 
     assert out.strip() == f"('{HEAD_REVISION}', '{HEAD_REVISION}') False"
+
+
+def test_the_migrations_build_the_schema_the_tables_describe(tmp_path):
+    """A column added to storage/tables.py without a migration (or the other way) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert [difference for difference in differences if difference[0] not in ("remove_index", "add_index")] == []
