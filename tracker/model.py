@@ -24,6 +24,9 @@ class Status(str, enum.Enum):
     DELAYED = "delayed"
     WEAKENED = "weakened"
     ACHIEVED = "achieved"
+    # The deadline passed with no evidence that the target was met: not yet a failure,
+    # which takes evidence that says so, or a person's decision (`missed`).
+    OVERDUE = "overdue"
     MISSED = "missed"
     ABANDONED = "abandoned"
 
@@ -134,6 +137,16 @@ class Match:
     target_year: int | None = None
     value: float | None = None
     quote: str = ""
+    # How sure the reading is (a calibrated probability for the model; 1 for a rule's
+    # phrase), and what decided it: "rule" (the rule's own phrase), "target" (a year
+    # stated for the commitment against its target), "model", or "phrase" (built-in
+    # phrases, when no model could be loaded).
+    confidence: float = 1.0
+    signal_source: str = "rule"
+    # A number of the tracked quantity told as a change ("up 66%"), signed; never a level.
+    change: float | None = None
+    # Below `[signals] min_confidence`: stored and shown as "needs a look", moves no status.
+    needs_review: bool = False
 
     @property
     def matched_terms(self) -> tuple[str, ...]:
@@ -153,6 +166,9 @@ class Evidence:
     source: str = ""
     target_year: int | None = None
     value: float | None = None
+    # A machine reading below the configured confidence is kept but moves nothing until
+    # a person labels it; a person's label always moves.
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,13 @@ class StatusChange:
     note: str | None = None
     changed_by: str | None = None
     revised_target_year: int | None = None
+    # When it happened in the world: the evidence's publication, the deadline, the
+    # person's decision. `at` is when the tracker recorded it.
+    event_at: datetime | None = None
+
+    @property
+    def happened_at(self) -> datetime:
+        return self.event_at or self.at
 
 
 @dataclass(frozen=True)
@@ -227,6 +250,11 @@ class Alert:
     text: str | None = None
     # The stored entry behind an evidence or status alert: Slack's "Dismiss" button names it.
     entry_id: int | None = None
+    # How sure the machine's reading is, what decided it, and whether it needs a look
+    # (below the configured confidence: it moved nothing).
+    confidence: float | None = None
+    signal_source: str | None = None
+    needs_review: bool = False
 
 
 def alert_to_payload(alert: Alert) -> dict:

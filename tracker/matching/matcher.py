@@ -15,9 +15,10 @@ from typing import Iterator, Sequence
 import ahocorasick
 
 from tracker.matching import signals as builtin_signals
-from tracker.model import Entry, Match, SignalKind, TermHit
 from tracker.matching.ruleformat import RegexTerm, Rule, Term, compile_regex
+from tracker.matching.signal_model import SignalModel, features
 from tracker.matching.textnorm import is_word_char, normalise
+from tracker.model import Entry, Match, SignalKind, TermHit
 
 _FIELD_SEPARATOR = " \n "
 # A sentence ends at . ! ? followed by a space (or the end), but not after a lone
@@ -130,6 +131,7 @@ class _CompiledRule:
     any_is_literal_only: bool = False
     has_any_literal: bool = False
     extra_signals: TermIndex | None = None
+    other_quantities: TermIndex | None = None
 
 
 @dataclass(frozen=True)
@@ -142,11 +144,29 @@ class Explanation:
     match: Match | None
 
 
-class RuleMatcher:
-    """Rules compiled once; `match` is called per entry."""
+# A phrase's kind wins over the model's first choice when the model gives it at least
+# this share of that choice's probability (cross-validated on the shipped examples,
+# 0.8 was the best of 0.3-1.0, by a hair: benchmarks/README.md, "Signals").
+PHRASE_BACKING = 0.8
+# How sure a model reading is at least when a built-in phrase of the same kind is there.
+AGREEMENT_CONFIDENCE = 0.6
+# Signals a stated year never overrides: the model read a move that a year cannot undo.
+_MOVES = (SignalKind.ABANDONED, SignalKind.WEAKENED, SignalKind.DELAY)
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+
+class RuleMatcher:
+    """Rules compiled once; `match` is called per entry.
+
+    `signal_model`: what reads the signal where a rule's own phrases do not settle it
+    (tracker.matching.model_store gives the shipped one; None: the built-in phrases
+    alone). A reading less sure than `min_confidence` is marked as needing a look.
+    """
+
+    def __init__(self, rules: Sequence[Rule], signal_model: SignalModel | None = None, min_confidence: float = 0.0) -> None:
         self.rules = list(rules)
+        self._parent = {rule.id: rule.parent for rule in self.rules if rule.parent}
+        self._signal_model = signal_model
+        self.min_confidence = min_confidence
         self._index = TermIndex()
         self._compiled: list[_CompiledRule] = []
         self._always: list[int] = []  # rules with a regex-only group: no literal can rule them out
@@ -179,8 +199,16 @@ class RuleMatcher:
         )
         compiled.any_is_literal_only = bool(spec.any) and not any(isinstance(term, RegexTerm) for term in spec.any)
         # A rule no literal can trigger (only regex terms) is evaluated on every entry.
-        if (spec.all and not compiled.groups_with_literals) or (not spec.all and not compiled.has_any_literal):
+        # A rule a regex can satisfy is evaluated on every entry: its regexes may hit where
+        # none of its literals does (the literal index only finds literals).
+        if any(role[0] in (ALL, ANY) for role in compiled.regexes):
             self._always.append(number)
+        if rule.extract:
+            compiled.other_quantities = TermIndex()
+            for term in OTHER_QUANTITIES + tuple(rule.extract.not_near):
+                if literal := compile_literal(term):
+                    compiled.other_quantities.add(literal, None)
+            compiled.other_quantities.build()
         extras = rule.signals.by_kind()
         if any(extras.values()):
             index = TermIndex()
@@ -214,7 +242,10 @@ class RuleMatcher:
             result = self._evaluate(number, entry.key, text, hits_by_rule.get(number, []))
             if isinstance(result, Match):
                 matches.append(result)
-        return matches
+        # A jurisdiction's news moves that jurisdiction's rule: its umbrella (`parent`)
+        # follows from its children and does not take the news as its own as well.
+        parents = {self._parent[match.rule_id] for match in matches if self._parent.get(match.rule_id)}
+        return [match for match in matches if match.rule_id not in parents] if parents else matches
 
     def explain(self, rule_id: str, entry: Entry) -> Explanation:
         number = next((n for n, rule in enumerate(self.rules) if rule.id == rule_id), None)
@@ -244,7 +275,7 @@ class RuleMatcher:
             hits.setdefault(number, []).append((role, hit))
         return hits
 
-    def _evaluate(self, number: int, entry_key: str, text: EntryText, literal_hits) -> Match | list[str]:
+    def _evaluate(self, number: int, entry_key: str, text: EntryText, literal_hits, scope_only: bool = False):
         compiled = self._compiled[number]
         spec = compiled.rule.match
         by_role: dict[tuple[str, int], list[TermHit]] = {}
@@ -275,50 +306,190 @@ class RuleMatcher:
         any_hits = by_role.get((ANY, 0), [])
         positive = [hit for hits in group_hits for hit in hits] + any_hits
         scope = _signal_scope(text, group_hits + ([any_hits] if any_hits else []))
+        if scope_only:
+            return scope
         return self._describe(compiled, entry_key, text, positive, by_role.get((NEAR, 0), []), scope)
 
     def _describe(self, compiled: _CompiledRule, entry_key: str, text: EntryText, positive, near, scope) -> Match:
         rule = compiled.rule
         positive = sorted(positive, key=lambda hit: hit.start)
-        found = self._signals_in(compiled, text, scope)
-        year, later = builtin_signals.find_moved_year(" \n ".join(text.text[begin:end] for begin, end in scope), rule.deadline)
-        signal = builtin_signals.strongest(set(found))
-        phrase, position = found.get(signal, (None, None))
-        if later and signal not in (SignalKind.ABANDONED, SignalKind.WEAKENED, SignalKind.DELAY):
-            signal, phrase, position = SignalKind.DELAY, f"target year {year}", None
-        value = _extract_value(rule, text.text, near) if rule.extract else None
-        # The quote is the sentence whose phrase gave the signal: why a status moves, where
-        # a reviewer checks it. Without a phrase, the sentence of the first hit.
-        quoted = TermHit(phrase, text.field_at(position), position, position) if position is not None else next(iter(positive), None)
+        reading = self._read(compiled, text, scope)
+        value, change = _extract_number(rule, text.text, near, compiled.other_quantities) if rule.extract else (None, None)
+        # The quote is the sentence that gave the signal: why a status moves, where a
+        # reviewer checks it. Without one, the sentence of the first hit.
+        position = reading.position
+        quoted = TermHit(reading.phrase or "", text.field_at(position), position, position) if position is not None else next(iter(positive), None)
         return Match(
             rule_id=rule.id,
             entry_key=entry_key,
             hits=tuple(positive),
-            signal=signal,
-            signal_phrase=phrase,
-            target_year=year,
+            signal=reading.signal,
+            signal_phrase=reading.phrase,
+            target_year=reading.target_year,
             value=value,
             quote=_quote(text, quoted) if quoted else "",
+            confidence=round(reading.confidence, 3),
+            signal_source=reading.source,
+            change=change,
+            needs_review=reading.confidence < self.min_confidence,
         )
 
-    def _signals_in(self, compiled: _CompiledRule, text: EntryText, scope) -> dict[SignalKind, tuple[str, int]]:
-        """Each kind of signal in the scope: its first phrase, and where it is in the text.
+    def _read(self, compiled: _CompiledRule, text: EntryText, scope) -> "_Reading":
+        """What the entry says about the commitment, in this order:
 
-        A rule's own phrase overrides the built-in phrases it overlaps: "scraps the
-        ownership cap" is progress for a market-access pledge, not abandonment.
+        1. the rule's own signal phrases, reviewed by people: they win when they fire,
+           except a phrase of a step against a date stated as moved past the deadline;
+        2. a target year stated as moved ("pushed back to 2030") past the deadline: a delay;
+        3. the signal model over the title and the sentences about the commitment, with
+           the built-in phrases and the stated year as cues; where it reads no move, a
+           year stated for the commitment is compared with the target: the same year
+           is a reaffirmation, an earlier one progress, a later one a delay.
+        Without a model, the built-in phrases decide (the most consequential kind wins).
         """
-        found: dict[SignalKind, tuple[str, int]] = {}
+        rule = compiled.rule
         own_spans: list[tuple[int, int]] = []
-        if compiled.extra_signals is not None:
-            for begin, end in scope:
-                for start, stop, literal, kind in compiled.extra_signals.find(text.text[begin:end]):
-                    found.setdefault(kind, (literal.original, begin + start))
-                    own_spans.append((begin + start, begin + stop))
+        own = self._phrases_in(compiled.extra_signals, text, scope, own_spans) if compiled.extra_signals else {}
+        builtin = self._phrases_in(self._signals, text, scope, background=True)
+        # A rule's own phrase overrides the built-in phrases it overlaps: "scraps the
+        # ownership cap" is progress for a market-access pledge, not abandonment.
+        beside_own = self._phrases_in(self._signals, text, scope, skip=own_spans, background=True) if own else {}
+        scope_text = " \n ".join(text.text[begin:end] for begin, end in scope)
+        moved_year, later = builtin_signals.find_moved_year(scope_text, rule.deadline)
+        stated = builtin_signals.stated_year(scope_text, rule.stated_years)
+        year = moved_year or (stated[1] if stated else None)
+        if own:
+            # With the built-in phrases beside it, the most consequential kind wins:
+            # "working group meeting postponed" is a delay, not the meeting's progress.
+            kind = builtin_signals.strongest(set(own) | set(beside_own))
+            phrase, position = own.get(kind) or beside_own[kind]
+            # A date stated as moved past the deadline outweighs a phrase of a step
+            # ("pushed back to 2030, citing problems at the pilot line"): a slip.
+            if not (later and kind not in _MOVES):
+                return _Reading(kind, 1.0, "rule" if kind in own else "phrase", phrase, position, year)
+        if later:
+            return _Reading(SignalKind.DELAY, 0.95, "target", f"target year {moved_year}", self._year_position(text, scope, moved_year), moved_year)
+        model = self._model()
+        cues = reading_cues(builtin, stated)
+        if model is None:
+            kind = builtin_signals.strongest(set(builtin))
+            confidence, source = (1.0, "phrase") if kind in builtin else (0.5, "phrase")
+        else:
+            read = model.read(rule.category, scope_text, cues)
+            kind, confidence, source = read.signal, read.confidence, "model"
+            # A built-in phrase names a kind the model also finds likely: the phrase
+            # settles between the model's close candidates ("delays … again": a delay).
+            backed = [found for found in builtin if read.probabilities[found.value] >= PHRASE_BACKING * confidence]
+            if backed and kind not in backed:
+                kind = max(backed, key=lambda found: read.probabilities[found.value])
+                confidence = read.probabilities[kind.value]
+        if stated and kind not in _MOVES and kind is not SignalKind.DOUBT and kind is not SignalKind.ACHIEVED:
+            relation, stated_value, _ = stated
+            decided = {"same": SignalKind.REAFFIRMED, "earlier": SignalKind.PROGRESS, "later": SignalKind.DELAY}[relation]
+            # A later year is a slip whatever else the text says; the same year turns a
+            # bare mention into a reaffirmation (a concrete step stays progress).
+            if decided is SignalKind.DELAY or kind is SignalKind.MENTION:
+                return _Reading(decided, max(confidence, 0.6), "target", f"target year {stated_value}",
+                                self._year_position(text, scope, stated_value), stated_value)
+        if model is None:
+            phrase, position = builtin.get(kind, (None, None))
+            return _Reading(kind, confidence, source, phrase, position, year)
+        phrase, position = builtin.get(kind, (None, None))
+        if phrase is not None:
+            # The model and a built-in phrase read the same: two readings agree.
+            confidence = max(confidence, AGREEMENT_CONFIDENCE)
+        if position is None:
+            position = self._best_sentence(model, rule.category, text, scope, kind, cues)
+        return _Reading(kind, confidence, "model", phrase, position, year if kind in (SignalKind.DELAY, SignalKind.REAFFIRMED) else None)
+
+    def _model(self) -> SignalModel | None:
+        return self._signal_model
+
+    def _phrases_in(self, index: TermIndex, text: EntryText, scope, spans: list | None = None, skip=(), background: bool = False) -> dict[SignalKind, tuple[str, int]]:
+        """Each kind of phrase of the index in the scope: its first phrase, and where it is.
+        Phrases overlapping a span of `skip` are left out; `spans` collects where each was.
+        With `background`, a phrase in a concessive clause ("imports rise despite a tariff
+        delay") is left out: it tells the circumstances, not what happened to the subject."""
+        found: dict[SignalKind, tuple[str, int]] = {}
         for begin, end in scope:
-            for start, stop, literal, kind in self._signals.find(text.text[begin:end]):
-                if not any(begin + start < own_end and own_start < begin + stop for own_start, own_end in own_spans):
-                    found.setdefault(kind, (literal.original, begin + start))
+            for start, stop, literal, kind in index.find(text.text[begin:end]):
+                at, until = begin + start, begin + stop
+                if any(at < skip_end and skip_start < until for skip_start, skip_end in skip):
+                    continue
+                if background and _CONCESSIVE.search(text.text, max(begin, at - 60), at):
+                    continue
+                found.setdefault(kind, (literal.original, at))
+                if spans is not None:
+                    spans.append((at, until))
         return found
+
+    @staticmethod
+    def _year_position(text: EntryText, scope, year: int | None) -> int | None:
+        for begin, end in scope:
+            found = text.text.find(str(year), begin, end) if year else -1
+            if found >= 0:
+                return found
+        return None
+
+    @staticmethod
+    def _best_sentence(model: SignalModel, category: str, text: EntryText, scope, kind: SignalKind, cues) -> int | None:
+        """Where the model reads `kind` most strongly: the quote a reviewer checks."""
+        if len(scope) == 1:
+            return scope[0][0]
+        scored = [(model.probabilities(_features(category, text.text[begin:end], cues))[kind.value], begin) for begin, end in scope]
+        return max(scored)[1]
+
+    def reading_input(self, rule_id: str, entry: Entry) -> tuple[str, tuple[str, ...]] | None:
+        """The text and cues the model reads for this entry and rule (None if it does not
+        match): what a person's label is learnt from."""
+        number = next((n for n, rule in enumerate(self.rules) if rule.id == rule_id), None)
+        if number is None:
+            return None
+        compiled = self._compiled[number]
+        text = EntryText.of(entry.title, entry.summary, entry.content)
+        scope = self._scope_of(number, text)
+        if scope is None:
+            return None
+        scope_text = " \n ".join(text.text[begin:end] for begin, end in scope)
+        builtin = self._phrases_in(self._signals, text, scope)
+        return scope_text, reading_cues(builtin, builtin_signals.stated_year(scope_text, compiled.rule.stated_years))
+
+    def text_reading(self, entry: Entry) -> tuple[str, tuple[str, ...]]:
+        """The whole entry as the model would read it, for a text no rule matches."""
+        text = EntryText.of(entry.title, entry.summary, entry.content)
+        return text.text, reading_cues(self._phrases_in(self._signals, text, [(0, len(text.text))]), None)
+
+    def _scope_of(self, number: int, text: EntryText):
+        result = self._evaluate(number, "", text, self._literal_hits(text).get(number, []), scope_only=True)
+        return result if isinstance(result, list) and result and isinstance(result[0], tuple) else None
+
+
+# A clause that gives the circumstances: what follows in it is not the subject's move.
+_CONCESSIVE = re.compile(
+    r"(?:\b(?:despite|in spite of|notwithstanding|regardless of|even as|amid|amidst|trotz|malgre|pese a|a pesar de|nonostante)\b|尽管|儘管|不顾)[^,;:.!?，。、]*$"
+)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    signal: SignalKind
+    confidence: float
+    source: str
+    phrase: str | None
+    position: int | None
+    target_year: int | None
+
+
+def reading_cues(builtin: dict, stated: tuple[str, int, int] | None) -> tuple[str, ...]:
+    """What the rules' machinery saw, as features for the model: the kinds of built-in
+    phrase found, and how a stated year compares with the target."""
+    cues = [f"phrase_{kind.value}" for kind in builtin]
+    if stated:
+        cues.append(f"year_{stated[0]}")
+    return tuple(sorted(cues))
+
+
+def _features(category: str, text: str, cues):
+    return features(category, text, cues)
 
 
 
@@ -362,21 +533,39 @@ def _signal_scope(text: EntryText, group_hits: list[list[TermHit]]) -> list[tupl
     return scope
 
 
-def _extract_value(rule: Rule, text: str, near: list[TermHit]) -> float | None:
+# Words that tie a number to another quantity than a share or a capacity: "a 25% tariff",
+# "duties of 100%", "shares rose 5%". A rule adds its own in `extract.not_near`.
+OTHER_QUANTITIES = ("tariff*", "duty", "duties", "levy", "levies", "tax*", "rate", "rates", "stake", "stock*",
+                    "price*", "cost*", "margin*", "efficiency", "interest", "discount*", "subsid*", "credit*",
+                    "关税", "関税", "税率", "관세")
+
+
+def _extract_number(rule: Rule, text: str, near: list[TermHit], other_quantities: "TermIndex") -> tuple[float | None, float | None]:
+    """The tracked quantity's level and its change, from the numbers nearest a `near` term.
+
+    A number stated as a change ("up 66%", "plunged by 36.2%") is never a level; a number
+    nearer a word of another quantity (a tariff rate, a price) than to a `near` term is
+    neither."""
     if not near or rule.extract is None:
-        return None
+        return None, None
     starts = [found.start() for found in re.finditer(r"\S+", text)]
 
     def word(position: int) -> int:
         return bisect.bisect_right(starts, position) - 1
 
     near_words = [word(hit.start) for hit in near] + [word(hit.end - 1) for hit in near]
-    best: tuple[int, float] | None = None
-    for position, value in builtin_signals.find_values(text, rule.extract.unit):
-        distance = min(abs(word(position) - w) for w in near_words)
-        if distance <= rule.extract.within and (best is None or distance < best[0]):
-            best = (distance, value)
-    return best[1] if best else None
+    others = [word(start) for start, _end, _literal, _payload in other_quantities.find(text)]
+    best: dict[str, tuple[int, float]] = {}
+    for position, value, kind in builtin_signals.find_numbers(text, rule.extract.unit):
+        at = word(position)
+        distance = min(abs(at - w) for w in near_words)
+        if distance > rule.extract.within:
+            continue
+        if any(abs(at - other) <= 3 and abs(at - other) < distance for other in others):
+            continue
+        if kind not in best or distance < best[kind][0]:
+            best[kind] = (distance, value)
+    return (best["level"][1] if "level" in best else None), (best["change"][1] if "change" in best else None)
 
 
 def _quote(text: EntryText, hit: TermHit) -> str:

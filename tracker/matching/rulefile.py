@@ -98,10 +98,11 @@ def load_rules(paths: Sequence[Path]) -> RuleSet:
     return RuleSet(tuple(rules), tuple(problems), tuple(files), locations)
 
 
-def check_rules(paths: Sequence[Path]) -> tuple[RuleSet, list[ExampleResult]]:
-    """Load, then run every example: what `tracker rules check` reports."""
+def check_rules(paths: Sequence[Path], signal_model=None) -> tuple[RuleSet, list[ExampleResult]]:
+    """Load, then run every example: what `tracker rules check` reports (reading signals
+    with `signal_model`, as the bot does)."""
     loaded = load_rules(paths)
-    results = run_examples(loaded)
+    results = run_examples(loaded, signal_model=signal_model)
     failures = [
         Problem(result.path, result.line, result.column, _example_failure(result), excludes_rule=False)
         for result in results
@@ -110,10 +111,10 @@ def check_rules(paths: Sequence[Path]) -> tuple[RuleSet, list[ExampleResult]]:
     return RuleSet(loaded.rules, loaded.problems + tuple(failures), loaded.files, loaded.locations), results
 
 
-def run_examples(rule_set: RuleSet, only: str | None = None) -> list[ExampleResult]:
+def run_examples(rule_set: RuleSet, only: str | None = None, signal_model=None) -> list[ExampleResult]:
     from tracker.matching.matcher import RuleMatcher  # matching imports the format; keep the loader light
 
-    matcher = RuleMatcher(rule_set.rules)
+    matcher = RuleMatcher(rule_set.rules, signal_model=signal_model)
     results = []
     for rule in rule_set.rules:
         if only and rule.id != only:
@@ -146,6 +147,10 @@ def _judge(example, expected_match: bool, explanation) -> tuple[bool, tuple[str,
         wrong.append(f"signal is {found.signal.value}, expected {example.signal}")
     if example.value is not None and (found.value is None or abs(found.value - example.value) > 1e-9):
         wrong.append(f"value is {found.value}, expected {example.value:g}")
+    if example.change is not None and (found.change is None or abs(found.change - example.change) > 1e-9):
+        wrong.append(f"change is {found.change}, expected {example.change:g}")
+    if example.value is None and example.change is not None and found.value is not None:
+        wrong.append(f"a change was stored as the level {found.value:g}")
     if example.target_year is not None and found.target_year != example.target_year:
         wrong.append(f"target year is {found.target_year}, expected {example.target_year}")
     return (not wrong), tuple(wrong) + explanation.reasons

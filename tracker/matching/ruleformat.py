@@ -84,6 +84,9 @@ class Extract(_Strict):
     near: list[str] = Field(min_length=1)
     unit: Literal["percent", "count", "gw", "gwh", "usd", "plants"]
     within: int = Field(default=12, ge=1, le=200)
+    # Words that tie a number to another quantity (a tariff rate, a growth rate): a number
+    # closer to one of them than to a `near` term is not the tracked one.
+    not_near: list[str] = Field(default_factory=list)
 
 
 class Signals(_Strict):
@@ -106,6 +109,7 @@ class Example(_Strict):
         "mention", "progress", "reaffirmed", "doubt", "delay", "weakened", "abandoned", "achieved"
     ] | None = None
     value: float | None = None
+    change: float | None = None
     target_year: int | None = None
 
     @model_validator(mode="before")
@@ -135,6 +139,8 @@ class Rule(_Strict):
     description: str = ""
     target: str = Field(min_length=1)
     deadline: date
+    target_years: list[int] = Field(default_factory=list)
+    parent: str | None = None
     baseline: str | None = None
     metric: Metric | None = None
     strength: Literal["pledge", "plan", "policy", "law"]
@@ -147,6 +153,30 @@ class Rule(_Strict):
     signals: Signals = Field(default_factory=Signals)
     extract: Extract | None = None
     examples: Examples
+
+    @property
+    def stated_years(self) -> tuple[int, ...]:
+        """The years news gives this commitment's date as: `target_years`, else the
+        deadline's year (and the year before, for a fiscal year ending in its spring)."""
+        if self.target_years:
+            return tuple(sorted(self.target_years))
+        year = self.deadline.year
+        return (year - 1, year) if self.deadline.month <= 3 else (year,)
+
+    @field_validator("target_years")
+    @classmethod
+    def _plausible_years(cls, value: list[int]) -> list[int]:
+        for year in value:
+            if not 1990 <= year <= 2100:
+                raise ValueError(f"{year} is not a plausible target year")
+        return value
+
+    @field_validator("parent")
+    @classmethod
+    def _parent_is_an_id(cls, value: str | None) -> str | None:
+        if value is not None and not _ID.match(value):
+            raise ValueError(f"{value!r} must be a rule id: lower-case letters, digits and single hyphens")
+        return value
 
     @field_validator("id", "category")
     @classmethod

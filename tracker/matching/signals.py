@@ -131,10 +131,42 @@ def find_moved_year(text: str, deadline: date) -> tuple[int | None, bool]:
 # "down from 72%", "up from", "compared with": the number before the change, not the news.
 _PREVIOUS_VALUE = re.compile(r"(?:\bfrom|\bversus|\bvs\.?|\bcompared (?:with|to)|\bwas)\s*(?:\$|us\$)?$")
 
+# A number told as a change, not a level: "up 66%", "plunged 36.2%", "fell by 12%", "a 5% rise",
+# "66% year on year". "fell to 65%" is a level: "to" names where it landed.
+_FALLING = r"down|fell|falls?|fall(?:en|ing)|drop(?:s|ped|ping)?|declin\w*|decreas\w*|plung\w*|plummet\w*|slump\w*|slid|slides?|slip(?:s|ped)?|tumbl\w*|shr[aiu]nk\w*|sank|sinks?|cut|lower\w*|less"
+_RISING = r"up|rose|rises?|ris(?:en|ing)|jump\w*|surg\w*|soar\w*|climb\w*|grew|grows?|grow(?:n|ing)|gain\w*|increas\w*|spik\w*|higher|more|rebound\w*|add(?:s|ed)?"
+_CHANGE_BEFORE = re.compile(rf"\b(?P<verb>{_FALLING}|{_RISING})\s+(?:by\s+)?(?:about |around |nearly |almost |over |more than |some |roughly |just |an? )?(?:\$|us\$)?$")
+_CHANGE_AFTER = re.compile(
+    rf"^\s*(?:%|percent\b|per cent\b|pct\b)?\s*(?:(?P<verb>{_FALLING}|{_RISING}|rise|drop|jump|decline|fall|growth|increase|decrease|plunge|surge|gain|slump)\b|"
+    r"(?:year on year|year over year|yoy|y o y|from a year (?:earlier|ago|before)|on the year|on year|over the previous year|compared with|versus)\b)"
+)
+_FALLING_WORD = re.compile(rf"^(?:{_FALLING}|drop|decline|fall|decrease|plunge|slump)$")
+_POINTS = re.compile(r"^\s*percentage points?\b")
+
+
+def value_kind(text: str, start: int, end: int) -> tuple[str, float]:
+    """Whether the number at text[start:end] is a level or a change, and the change's sign."""
+    before = text[max(0, start - 40):start]
+    after = text[end:end + 40]
+    if _POINTS.match(after):
+        verb = _CHANGE_BEFORE.search(before)
+        return "change", -1.0 if verb and _FALLING_WORD.match(verb.group("verb")) else 1.0
+    for found in (_CHANGE_BEFORE.search(before), _CHANGE_AFTER.match(after)):
+        if found:
+            verb = found.groupdict().get("verb") or ""
+            return "change", -1.0 if _FALLING_WORD.match(verb) else 1.0
+    return "level", 1.0
+
 
 def find_values(text: str, unit: str) -> list[tuple[int, float]]:
-    """(position, value) of every number of `unit` in a normalised text, old values left out."""
-    found: list[tuple[int, float]] = []
+    """(position, value) of every level of `unit` in a normalised text: earlier values
+    ("down from 72%") and changes ("up 66%") left out."""
+    return [(position, value) for position, value, kind in find_numbers(text, unit) if kind == "level"]
+
+
+def find_numbers(text: str, unit: str) -> list[tuple[int, float, str]]:
+    """(position, value, "level" | "change") of every number of `unit`; a change is signed."""
+    found: list[tuple[int, float, str]] = []
     for match in _VALUE_PATTERNS[unit].finditer(text):
         if _PREVIOUS_VALUE.search(text, max(0, match.start() - 20), match.start()):
             continue
@@ -144,5 +176,37 @@ def find_values(text: str, unit: str) -> list[tuple[int, float]]:
         scale = match.groupdict().get("scale")
         if scale:
             value *= _SCALE.get(scale.strip(), 1.0)
-        found.append((match.start(), value))
+        kind, sign = value_kind(text, match.start(), match.end())
+        found.append((match.start(), value * sign if kind == "change" else value, kind))
     return found
+
+
+# A year stated for the commitment: "by 2028", "in fiscal 2028", "a 2027 launch", "2028年までに".
+_STATED_YEAR_PATTERNS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"\b(?:in|by|from|until|till|for|before|around|within|toward|towards|through|starting|as early as|as soon as|"
+        r"no later than|not until|end of|start of|beginning of)\s+(?:the end of |the start of |the beginning of |late |early |mid |"
+        r"the first half of |the second half of |the middle of |about |around )?" + _YEAR + r"\b",
+        _YEAR + r"\s+(?:target|deadline|goal|launch|debut|start|timeline|timeframe|date|rollout|introduction|release)\b",
+        r"(?P<year>20\d\d)\s*(?:年度?|년)",
+    )
+)
+
+
+def stated_year(text: str, years: tuple[int, ...], earliest: int | None = None) -> tuple[str, int, int] | None:
+    """The first year the text states for a date (not a past one, when `earliest` is the
+    publication year), against the commitment's own: ("same" | "later" | "earlier", year, position)."""
+    best: tuple[int, int] | None = None
+    for pattern in _STATED_YEAR_PATTERNS:
+        for found in pattern.finditer(text):
+            year = int(found.group("year"))
+            if earliest is not None and year < earliest:
+                continue
+            if best is None or found.start() < best[1]:
+                best = (year, found.start())
+    if best is None:
+        return None
+    year, position = best
+    relation = "same" if year in years else "later" if year > max(years) else "earlier"
+    return relation, year, position
