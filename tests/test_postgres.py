@@ -41,4 +41,4 @@ def test_status_set_dismiss_and_show_work_on_postgres(postgres_database, tmp_pat
     card = cli("--config", str(config), "show", "toyota-solid-state").stdout
     assert "set by ana" in card
     future = {row["id"]: row["status"] for row in json.loads(cli("--config", str(config), "status", "--format", "json", "--as-of", "2031-01-01").stdout)}
-    assert future["toyota-solid-state"] == "missed"
+    assert future["toyota-solid-state"] == "overdue"

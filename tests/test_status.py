@@ -56,13 +56,36 @@ def test_achieved_waits_for_the_confirmations_the_rule_asks_for():
     assert derive_status(two, date(2028, 12, 31), NOW, confirmations=2).status == Status.ACHIEVED
 
 
-def test_a_passed_deadline_without_the_target_met_is_missed_and_a_future_one_is_projected():
+def test_a_passed_deadline_without_evidence_is_overdue_not_missed_and_a_future_one_is_projected():
     evidence = [ev("2026-01-01", SignalKind.PROGRESS)]
     assert derive_status(evidence, date(2028, 12, 31), NOW).status == Status.ON_TRACK
     projected = derive_status(evidence, date(2028, 12, 31), datetime(2029, 6, 1, tzinfo=UTC))
-    assert projected.status == Status.MISSED and projected.cause == "deadline"
+    assert projected.status == Status.OVERDUE and projected.cause == "deadline"
+    assert projected.event_at == datetime(2028, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)  # when it became overdue
+    assert derive_status([], date(2028, 12, 31), datetime(2029, 6, 1, tzinfo=UTC)).status == Status.OVERDUE
     met = evidence + [ev("2028-06-01", SignalKind.ACHIEVED)]
     assert derive_status(met, date(2028, 12, 31), datetime(2029, 6, 1, tzinfo=UTC)).status == Status.ACHIEVED
+
+
+def test_missed_takes_news_after_the_deadline_that_says_so_or_a_persons_decision():
+    late_slip = [ev("2026-01-01", SignalKind.PROGRESS), ev("2029-02-01", SignalKind.DELAY)]
+    assert derive_status(late_slip, date(2028, 12, 31), datetime(2029, 6, 1, tzinfo=UTC)).status == Status.MISSED
+    early_slip = [ev("2027-02-01", SignalKind.DELAY)]
+    assert derive_status(early_slip, date(2028, 12, 31), datetime(2029, 6, 1, tzinfo=UTC)).status == Status.OVERDUE
+    decided = Override(Status.MISSED, datetime(2029, 3, 1, tzinfo=UTC), "ana", "no line was built")
+    assert derive_status([], date(2028, 12, 31), datetime(2029, 6, 1, tzinfo=UTC), overrides=[decided]).status == Status.MISSED
+
+
+def test_the_replay_keeps_each_step_with_the_date_it_happened():
+    evidence = [ev("2023-01-01", SignalKind.PROGRESS), ev("2024-01-01", SignalKind.DELAY), ev("2025-06-01", SignalKind.ABANDONED)]
+    derived = derive_status(evidence, date(2030, 12, 31), NOW)
+    assert [(step.status, step.event_at.date().isoformat()) for step in derived.trail] == [
+        (Status.ON_TRACK, "2023-01-01"), (Status.DELAYED, "2024-01-01"), (Status.ABANDONED, "2025-06-01")]
+
+
+def test_evidence_that_needs_a_look_moves_nothing():
+    unsure = [Evidence(entry_key="e", signal=SignalKind.ABANDONED, published_at=datetime(2026, 1, 1, tzinfo=UTC), needs_review=True)]
+    assert derive_status(unsure, date(2030, 12, 31), NOW).status == Status.PENDING
 
 
 def test_a_persons_decision_holds_until_evidence_points_elsewhere():
@@ -132,9 +155,9 @@ def test_as_of_shows_the_past_and_projects_missed_deadlines(tmp_path, cli):
     assert _status(cli, config, "--as-of", "2026-03-15")["toyota-solid-state"]["status"] == "on_track"
     assert _status(cli, config, "--as-of", "2026-01-01")["toyota-solid-state"]["status"] == "pending"
     future = _status(cli, config, "--as-of", "2029-01-15")
-    assert future["toyota-solid-state"]["status"] == "missed"
+    assert future["toyota-solid-state"]["status"] == "overdue"
     assert future["nissan-solid-state"]["status"] == "pending"  # fiscal 2028 ends 2029-03-31
-    assert _status(cli, config, "--as-of", "2029-04-01")["nissan-solid-state"]["status"] == "missed"
+    assert _status(cli, config, "--as-of", "2029-04-01")["nissan-solid-state"]["status"] == "overdue"
 
 
 def test_a_persons_override_survives_restarts_and_polls_and_is_explained(tmp_path, cli):
@@ -183,18 +206,32 @@ def test_show_explains_every_change_with_its_evidence(tmp_path, cli):
     assert cli("--config", str(config), "show", "no-such-id").exit_code == 1
 
 
-def test_the_daily_job_marks_passed_deadlines_missed_once_and_says_why(tmp_path, cli):
+def test_the_daily_job_marks_passed_deadlines_overdue_once_and_says_why(tmp_path, cli):
     rules = tmp_path / "rules"
     rules.mkdir()
     text = (DATA / "rules" / "toyota-solid-state.yaml").read_text(encoding="utf-8").replace("deadline: 2028", "deadline: 2020")
     (rules / "toyota.yaml").write_text(text, encoding="utf-8")
     config = write_config(tmp_path, [], rules=[rules])
     first = cli("--config", str(config), "poll")
-    assert "Toyota begins solid-state battery production for EVs: pending → missed" in first.stdout
-    assert "the deadline passed" in first.stdout
-    assert "missed" not in cli("--config", str(config), "poll").stdout
+    # A new database: one summary of where things stand, not an alert per passed deadline.
+    assert "Tracking 1 commitments: 1 overdue." in first.stdout
+    assert "pending → overdue" not in first.stdout
+    assert "overdue" not in cli("--config", str(config), "poll").stdout
     card = cli("--config", str(config), "show", "toyota-solid-state").stdout
-    assert "the deadline passed without the target reported met" in card
+    assert "pending → overdue" in card and "the deadline passed without the target reported met" in card
+
+
+def test_a_deadline_passing_on_a_database_in_use_is_alerted_as_overdue(tmp_path, cli):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    config = write_config(tmp_path, [], rules=[rules])
+    text = (DATA / "rules" / "toyota-solid-state.yaml").read_text(encoding="utf-8")
+    (rules / "toyota.yaml").write_text(text, encoding="utf-8")
+    cli("--config", str(config), "poll", "--file", str(_feed(tmp_path / "a.xml", ["progress"])))
+    (rules / "toyota.yaml").write_text(text.replace("deadline: 2028", "deadline: 2020"), encoding="utf-8")
+    later = cli("--config", str(config), "poll")
+    assert "Toyota begins solid-state battery production for EVs: on track → overdue" in later.stdout
+    assert "the deadline passed with no evidence that the target was met" in later.stdout
 
 
 def test_a_commitment_without_recent_evidence_is_flagged_stale(tmp_path, cli):

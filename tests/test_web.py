@@ -76,7 +76,10 @@ def test_a_commitment_page_shows_terms_history_evidence_and_a_chart(client):
     assert "Share of US lithium-ion battery imports coming from China at most 50%" in text
     assert "2030-12-31" in text
     timeline = text[text.index('<ol class="timeline">') : text.index("</ol>")]
-    assert "pending" in timeline and "on track" in timeline and "US battery imports from China dropped to 61%" in timeline
+    # In event time: on track from the first number that moved the right way (68%, in
+    # February 2025), dated then; the later 61% keeps it there.
+    assert "pending" in timeline and "on track" in timeline and "fell to 68% in 2024" in timeline
+    assert '<time datetime="2025-02-10' in timeline
     assert 'href="https://customs.example.org/2026/01/battery-imports"' in text
     assert "<blockquote>China&#39;s share of US lithium-ion battery imports fell to 68% in 2024</blockquote>" in text
     chart = text[text.index("<svg") : text.index("</svg>")]

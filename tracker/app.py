@@ -155,11 +155,34 @@ class App:
         status, digest = self.settings.status, self.settings.digest
         return enqueue_digest(self.engine, self.routes.for_notices, now, status.stale_after_days, digest.deadline_days, dry_run=dry_run)
 
+    @cached_property
+    def signal_model(self):
+        """The newest model trained here (`tracker signals train`, stored in the database
+        every instance shares), else the shipped one."""
+        from storage.signal_models import newest_model
+        from tracker.matching.model_store import shipped_model
+        from tracker.matching.signal_model import SignalModel
+
+        with Session(self.engine) as session:
+            stored = newest_model(session)
+        if stored is not None:
+            try:
+                return SignalModel.from_bytes(stored)
+            except ValueError as error:  # trained for other features: the shipped one reads
+                log.warning("the signal model stored in the database is unusable (%s): using the shipped one; retrain with `tracker signals train`", error)
+        return shipped_model()
+
+    def matcher(self, rules):
+        from tracker.matching.matcher import RuleMatcher
+
+        signals = self.settings.signals
+        model = self.signal_model if signals.reader == "model" else None
+        return RuleMatcher(rules, signal_model=model, min_confidence=signals.min_confidence if model else 0.0)
+
     def build_tick(self, last_good_rules: dict | None = None):
         """Wire the parts of one tick from the config (see `rules_in_force`)."""
         from tracker.feeds.fetch import FetchPolicy
         from tracker.feeds.pool import ParserPool
-        from tracker.matching.matcher import RuleMatcher
         from tracker.pipeline import Tick
 
         settings = self.settings
@@ -177,7 +200,7 @@ class App:
         return Tick(
             engine=self.engine,
             fetch_policy=policy,
-            matcher=RuleMatcher(list(rules.values())),
+            matcher=self.matcher(list(rules.values())),
             rules=rules,
             notifier=self.notifier,
             routes=self.routes,

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -103,6 +103,15 @@ class StatusSettings(_Section):
     daily_at: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class SignalsSettings(_Section):
+    # A machine reading less sure than this (a calibrated probability) is kept and shown
+    # as "needs a look", and moves no status until a person labels it.
+    min_confidence: float = Field(default=0.25, ge=0.0, le=1.0)
+    # "model": the signal model reads what the rules' phrases leave open; "phrases": the
+    # built-in phrases alone (no model is loaded: readings that never change with a retrain).
+    reader: Literal["model", "phrases"] = "model"
+
+
 class ParseSettings(_Section):
     workers: int = Field(default=0, ge=0, le=64)
 
@@ -139,6 +148,7 @@ class Settings(_Section):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     parse: ParseSettings = Field(default_factory=ParseSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    signals: SignalsSettings = Field(default_factory=SignalsSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)

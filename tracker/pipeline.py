@@ -305,10 +305,19 @@ def _notice(tick: Tick, session: Session, dedupe_key: str, title: str, text: str
     enqueue_notice(session, tick.routes.for_notices, dedupe_key, title, text, now)
 
 
+# From this many new entries for one commitment in one batch, one alert tells them all.
+BURST = 3
+
+
 def record_matches(
     tick: Tick, session: Session, feed: FeedSource, new: Sequence[tuple[int, Entry]], now: datetime, report: TickReport
 ) -> None:
-    """Match new entries, store evidence, move statuses, and write alerts to the outbox."""
+    """Match new entries, store evidence, move statuses, and write alerts to the outbox.
+
+    A few new entries for a commitment: an evidence alert each, and the status change
+    if they moved it. A burst (BURST or more at once: a first poll over years of news):
+    one alert for the commitment, the net change with its timeline, or the newest
+    evidence with the count, never one per step."""
     recorded: dict[str, list[tuple[Match, int, Entry]]] = {}
     for entry_id, entry in new:
         for found in tick.matcher.match(entry):
@@ -317,17 +326,24 @@ def record_matches(
                 continue
             report.matches += 1
             recorded.setdefault(found.rule_id, []).append((found, entry_id, entry))
-            _enqueue(tick, session, "evidence", f"evidence:{found.rule_id}:{entry.key}", found, (entry_id, entry), feed, now)
     # In id order: each recompute locks its commitment, and two instances locking in
     # the same order never wait on each other.
     for rule_id, matches in sorted(recorded.items()):
-        result = recompute_status(session, rule_id, now)
+        result = recompute_status(session, rule_id, now, routes=tick.routes)
+        burst = len(matches) >= BURST
+        if not burst:
+            for found, entry_id, entry in matches:
+                _enqueue(tick, session, "evidence", f"evidence:{rule_id}:{entry.key}", found, (entry_id, entry), feed, now)
+        elif result is None:
+            found, entry_id, entry = max(matches, key=lambda match: (match[2].published_at or now, match[1]))
+            more = f"and {len(matches) - 1} more new evidence for this commitment (`tracker evidence {rule_id}`)"
+            _enqueue(tick, session, "evidence", f"evidence:{rule_id}:{entry.key}", found, (entry_id, entry), feed, now, text=more)
         if result is None:
             continue
-        change, change_id = result
         report.status_changes += 1
-        found, entry_id, entry = _cause_of(change, matches, now)
-        _enqueue(tick, session, "status_change", f"status:{change_id}", found, (entry_id, entry), feed, now, change)
+        found, entry_id, entry = _cause_of(result.change, matches, now)
+        _enqueue(tick, session, "status_change", f"status:{result.change_id}", found, (entry_id, entry), feed, now, result.change,
+                 text=result.timeline())
 
 
 def _cause_of(change: StatusChange, matches: list[tuple[Match, int, Entry]], now: datetime) -> tuple[Match, int, Entry]:
@@ -349,7 +365,8 @@ def _enqueue(
     feed: FeedSource,
     now: datetime,
     change: StatusChange | None = None,
+    text: str | None = None,
 ) -> None:
     entry_id, entry = stored
-    enqueue_match_alert(session, tick.rules[found.rule_id], tick.routes, kind, dedupe_key, found, now, change=change,
+    enqueue_match_alert(session, tick.rules[found.rule_id], tick.routes, kind, dedupe_key, found, now, change=change, text=text,
                         entry_id=entry_id, title=entry.title, url=entry.url, published_at=entry.published_at, feed_name=feed.name)

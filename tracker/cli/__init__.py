@@ -21,6 +21,7 @@ from tracker.cli.feeds import feeds
 from tracker.cli.review import evidence, show, status
 from tracker.cli.rules import rules
 from tracker.cli.run import poll, run
+from tracker.cli.signals import signals
 from tracker.cli.slack import digest, mute, notify, outbox, unmute
 from tracker.cli.web import serve
 
@@ -94,5 +95,5 @@ def db_upgrade(app: App) -> None:
     click.echo(f"database at revision {current_revision(app.engine)}")
 
 
-for command in (poll, run, status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, serve):
+for command in (poll, run, status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, signals, serve):
     main.add_command(command)

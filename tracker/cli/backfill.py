@@ -25,7 +25,7 @@ def backfill(app: App, rule_ids: tuple[str, ...]) -> None:
     if unknown:
         raise click.ClickException(f"no rule with id {', '.join(map(repr, unknown))} (see `tracker status`)")
     with show_progress("backfill", "entries") as progress:
-        report = backfill_entries(app.engine, rules, app.routes, utc_now, rule_ids, progress)
+        report = backfill_entries(app.engine, rules, app.routes, utc_now, rule_ids, progress, make_matcher=app.matcher)
     delivery = app.deliver()
     for rule_id, count in sorted(report.new_evidence.items()):
         click.echo(f"{rule_id}: {count} new evidence (`tracker evidence {rule_id}`)")

@@ -103,7 +103,7 @@ class _ListOrAct(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_ListOrAct, invoke_without_command=True, subcommand_metavar="[ID] | dismiss ENTRY_ID [ID] --note TEXT")
+@click.group(cls=_ListOrAct, invoke_without_command=True, subcommand_metavar="[ID] | dismiss ENTRY_ID [ID] --note TEXT | label ENTRY_ID ID SIGNAL")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed false positives.")
 @click.pass_context
@@ -141,6 +141,33 @@ def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: s
     app.deliver()
     click.echo(f"dismissed entry {entry_id} as evidence for {', '.join(touched)}")
     for change in changes:
+        click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
+
+
+SIGNAL_NAMES = ("progress", "reaffirmed", "doubt", "delay", "weakened", "abandoned", "achieved", "mention")
+
+
+@evidence.command("label")
+@click.argument("entry_id", type=int)
+@click.argument("commitment_id")
+@click.argument("signal", type=click.Choice(SIGNAL_NAMES))
+@click.option("--note", help="Why: kept in the history and beside the label.")
+@click.option("--by", "by", help="Who decided (shown in the history).")
+@click.pass_obj
+def evidence_label(app: App, entry_id: int, commitment_id: str, signal: str, note: str | None, by: str | None) -> None:
+    """Read ENTRY_ID for COMMITMENT_ID as SIGNAL: replaces the machine's reading at once and
+    for good (the status moves now, and `tracker signals train` learns from it)."""
+    from tracker.model import SignalKind
+    from tracker.status.commitments import label_evidence
+
+    rules = app.rules_in_force()
+    _require_commitment(rules, commitment_id)
+    done, change = label_evidence(app.engine, app.routes, entry_id, commitment_id, SignalKind(signal), note, by, utc_now())
+    if not done:
+        raise click.ClickException(f"no stored entry with id {entry_id} (entry ids: `tracker evidence`)")
+    app.deliver()
+    click.echo(f"entry {entry_id} read as {signal} for {commitment_id}")
+    if change:
         click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
 
 

@@ -25,7 +25,7 @@ def rules_check(app, paths: tuple[Path, ...]) -> None:
     """
     from tracker.matching.rulefile import check_rules
 
-    rule_set, results = check_rules(list(paths) or app.settings.rule_paths)
+    rule_set, results = check_rules(list(paths) or app.settings.rule_paths, signal_model=_shipped_model(app))
     for problem in rule_set.problems:
         click.echo(str(problem))
     passed = sum(result.passed for result in results)
@@ -52,7 +52,7 @@ def rules_test(app, rule_id: str | None) -> None:
     rule_set = app.load_rules()
     if rule_id and rule_id not in {rule.id for rule in rule_set.rules}:
         raise click.ClickException(f"no rule with id {rule_id!r}")
-    results = run_examples(rule_set, only=rule_id)
+    results = run_examples(rule_set, only=rule_id, signal_model=_shipped_model(app))
     for result in results:
         verdict = "PASS" if result.passed else "FAIL"
         kind = "match   " if result.expected_match else "no_match"
@@ -81,7 +81,7 @@ def rules_explain(app, rule_id: str, text: str | None, title: str, file: Path | 
     if rule_id not in {rule.id for rule in rule_set.rules}:
         raise click.ClickException(f"no rule with id {rule_id!r}")
     entry = _entry_to_explain(app, text, title, file, entry_id)
-    explanation = RuleMatcher(rule_set.rules).explain(rule_id, entry)
+    explanation = RuleMatcher(rule_set.rules, signal_model=_shipped_model(app)).explain(rule_id, entry)
     click.echo(f"{rule_id}: {'MATCH' if explanation.matched else 'no match'}")
     for reason in explanation.reasons:
         click.echo(f"  {reason}")
@@ -124,7 +124,7 @@ def rules_preview(app, path: Path, limit: int) -> None:
         click.echo(f"rule error: {problem}", err=True)
     if not candidate.rules:
         raise SystemExit(1)
-    matcher = RuleMatcher(candidate.rules)
+    matcher = RuleMatcher(candidate.rules, signal_model=_shipped_model(app))
     found: dict[str, list] = {rule.id: [] for rule in candidate.rules}
     with Session(app.engine) as session:
         scanned = 0
@@ -153,3 +153,11 @@ def rules_schema() -> None:
     from tracker.matching.ruleformat import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+def _shipped_model(app):
+    """The rule commands read signals as the bot does, with the shipped model (they need
+    no database, so not one trained here), or with phrases alone when so configured."""
+    from tracker.matching.model_store import shipped_model
+
+    return shipped_model() if app.settings.signals.reader == "model" else None

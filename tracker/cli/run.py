@@ -36,10 +36,11 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
 
     # Ingesting files polls nothing, so it may run beside a bot; polling feeds may not (on SQLite).
     with polling_instance(app, "poll") if not files else nullcontext():
+        first_run = _is_first_run(app)
         tick = app.build_tick()
         with show_progress("poll", "files" if files else "feeds") as progress:
             report = ingest_files(tick, list(files), progress) if files else run_tick(tick, all_feeds=True, progress=progress)
-        report.status_changes += check_deadlines(tick.engine, tick.routes, app.settings.status.remind_days, tick.clock())
+        report.status_changes += check_deadlines(tick.engine, tick.routes, app.settings.status.remind_days, tick.clock(), first_run=first_run)
         deliver(tick, report)
         tick.parser.close(wait=True)
     for note in report.notes:
@@ -47,6 +48,15 @@ def poll(app: App, files: tuple[Path, ...]) -> None:
     for error in report.errors:
         click.echo(f"feed error: {error}", err=True)
     click.echo(f"poll: {report.summary()}", err=True)
+
+
+def _is_first_run(app: App) -> bool:
+    from sqlmodel import Session
+
+    from storage.repository import is_new_database
+
+    with Session(app.engine) as session:
+        return is_new_database(session)
 
 
 @click.command()
@@ -81,7 +91,7 @@ def run(app: App) -> None:
         return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
 
     settings = app.settings
-    jobs = daily_jobs(settings, lambda: current["app"])
+    jobs = daily_jobs(settings, lambda: current["app"], first_run=_is_first_run(app))
     gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
     with polling_instance(app, "run"):
         run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(SetupError,), daily_jobs=jobs, job_gate=gate)
@@ -133,14 +143,17 @@ class DatabaseJobGate:
             finish_job_run(session, name, slot, now)
 
 
-def daily_jobs(settings: Settings, current_app) -> list:
-    """The calendar jobs of `tracker run`: deadlines (and at start), and the digest."""
+def daily_jobs(settings: Settings, current_app, first_run: bool = False) -> list:
+    """The calendar jobs of `tracker run`: deadlines (and at start: on a new database, with
+    one summary instead of an alert per passed deadline), and the digest."""
     from tracker.pipeline import TickReport, deliver
     from tracker.scheduler import DailyJob
     from tracker.status.commitments import check_deadlines
 
+    first = {"run": first_run}
+
     def deadlines(tick) -> None:
-        check_deadlines(tick.engine, tick.routes, settings.status.remind_days, tick.clock())
+        check_deadlines(tick.engine, tick.routes, settings.status.remind_days, tick.clock(), first_run=first.pop("run", False))
         deliver(tick, TickReport())
 
     def digest(tick) -> None:

@@ -49,13 +49,23 @@ def enqueue_match_alert(
         source_document=rule.source.document,
         text=text,
         entry_id=entry_id,
+        confidence=found.confidence,
+        signal_source=found.signal_source,
+        needs_review=found.needs_review,
     )
     outbox.enqueue_delivery(session, dedupe_key, kind, alert.channel, alert_to_payload(alert), rule.id, now)
 
 
-def enqueue_change_alert(session: Session, routes: ChannelRoutes, row, change: StatusChange, change_id: int, now: datetime) -> None:
-    """The alert for a change that no new entry caused (a person, a deadline, a dismissal)."""
-    reason = {"person": f"set by {change.changed_by or 'a reviewer'}", "deadline": "the deadline passed"}.get(change.cause, "recomputed")
+def enqueue_change_alert(
+    session: Session, routes: ChannelRoutes, row, change: StatusChange, change_id: int, now: datetime, timeline: str | None = None
+) -> None:
+    """The alert for a change that no new entry caused (a person, a deadline, a dismissal,
+    the commitments under an umbrella)."""
+    reason = {
+        "person": f"set by {change.changed_by or 'a reviewer'}",
+        "deadline": "the deadline passed with no evidence that the target was met",
+        "children": "derived from the commitments under it",
+    }.get(change.cause, "recomputed")
     alert = Alert(
         kind="status_change",
         commitment_id=row.id,
@@ -65,7 +75,7 @@ def enqueue_change_alert(session: Session, routes: ChannelRoutes, row, change: S
         new_status=change.new.value,
         deadline=row.deadline,
         target=row.target,
-        text=f"{reason}" + (f": {change.note}" if change.note else ""),
+        text=f"{reason}" + (f": {change.note}" if change.note else "") + (f"\n{timeline}" if timeline else ""),
         source_document=row.source_document,
     )
     outbox.enqueue_delivery(session, f"status:{change_id}", "status_change", alert.channel, alert_to_payload(alert), row.id, now)
@@ -86,3 +96,9 @@ def enqueue_reminder(session: Session, routes: ChannelRoutes, row, days: int, no
         source_document=row.source_document,
     )
     outbox.enqueue_delivery(session, f"reminder:{row.id}:{row.deadline}:{days}", "reminder", alert.channel, alert_to_payload(alert), row.id, now)
+
+
+def enqueue_status_notice(session: Session, routes: ChannelRoutes, dedupe_key: str, title: str, text: str, now: datetime) -> None:
+    """A notice about the commitments as a whole (the first run's summary), to the ops channel."""
+    alert = Alert(kind="notice", commitment_id="", commitment_title=title, channel=routes.for_notices, text=text)
+    outbox.enqueue_delivery(session, dedupe_key, "notice", alert.channel, alert_to_payload(alert), None, now)

@@ -62,6 +62,7 @@ def backfill(
     clock: Callable[[], datetime],
     rule_ids: Sequence[str] = (),
     progress: Progress | None = None,
+    make_matcher: Callable[[list[Rule]], RuleMatcher] = RuleMatcher,
 ) -> BackfillReport:
     """Match stored entries against the rules (those named, or all) and record what is new.
 
@@ -72,11 +73,12 @@ def backfill(
        recompute the status of each commitment that gained evidence, and write the
        status-change alerts to the outbox.
     Delivering them is the caller's step (`deliver_pending`), as after a tick.
-    `clock` is read once, when the scan is done.
+    `clock` is read once, when the scan is done; `make_matcher` builds the matcher
+    (the caller's, with its signal model and confidence).
     """
     chosen = [rules[rule_id] for rule_id in rule_ids] if rule_ids else list(rules.values())
     report = BackfillReport()
-    found = scan_entries(engine, RuleMatcher(chosen), report, progress)
+    found = scan_entries(engine, make_matcher(chosen), report, progress)
     with Session(engine) as session:
         record_found(session, rules, routes, found, clock(), report)
         session.commit()
@@ -113,13 +115,14 @@ def record_found(
     for rule_id, items in sorted(recorded.items()):  # id order, as every lock of commitments is taken
         report.new_evidence[rule_id] = len(items)
         noun = "entry" if len(items) == 1 else "entries"
-        result = recompute_status(session, rule_id, now, note=f"backfill: {len(items)} stored {noun} newly matched")
+        result = recompute_status(session, rule_id, now, note=f"backfill: {len(items)} stored {noun} newly matched", routes=routes)
         if result is not None:
-            change, change_id = result
+            change = result.change
             report.changes.append(change)
             basis = _basis(items, change)
-            enqueue_match_alert(session, rules[rule_id], routes, "status_change", f"status:{change_id}", basis.match, now,
-                                change=change, text=change.note, entry_id=basis.entry_id, title=basis.title,
+            text = "\n".join(part for part in (change.note, result.timeline()) if part)
+            enqueue_match_alert(session, rules[rule_id], routes, "status_change", f"status:{result.change_id}", basis.match, now,
+                                change=change, text=text, entry_id=basis.entry_id, title=basis.title,
                                 url=basis.url, published_at=basis.published_at, feed_name=basis.feed)
 
 

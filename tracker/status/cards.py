@@ -31,7 +31,7 @@ def format_card(card: dict[str, Any], as_of: str | None = None) -> str:
     if not card["history"]:
         lines.append("  no changes yet")
     for change in card["history"]:
-        lines.append(f"  {change['changed_at'][:16].replace('T', ' ')}  {change['old']} → {change['new']}  ({_cause(change)})")
+        lines.append(f"  {change['event_at'][:16].replace('T', ' ')}  {change['old']} → {change['new']}  ({_cause(change)})")
     metric = card.get("metric")
     if metric:
         direction = "at most" if metric["direction"] == "at_most" else "at least"

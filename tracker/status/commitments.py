@@ -6,7 +6,8 @@ Each writes its history row and its alert in one transaction, like the tick does
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Sequence
 
@@ -14,13 +15,52 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage import repository
-from tracker.model import ChannelRoutes, Status, StatusChange
-from tracker.status.alerts import enqueue_change_alert, enqueue_reminder
-from tracker.status.derive import FINAL_STATUSES, MetricTarget, derive_status, reminder_due, status_change
+from tracker.model import ChannelRoutes, SignalKind, Status, StatusChange
+from tracker.status.alerts import enqueue_change_alert, enqueue_reminder, enqueue_status_notice
+from tracker.status.derive import FINAL_STATUSES, MetricTarget, derive_status, reminder_due, rollup, timeline_changes
 
 
-def recompute_status(session: Session, commitment_id: str, now: datetime, note: str | None = None) -> tuple[StatusChange, int] | None:
-    """Derive the commitment's status from its whole record; record the change if there is one."""
+@dataclass(frozen=True)
+class Recorded:
+    """What a recompute wrote: the history rows in event order, and the net change."""
+
+    steps: tuple[StatusChange, ...]
+    change_ids: tuple[int, ...]
+
+    @property
+    def change(self) -> StatusChange:
+        """From where the record stood to where it stands now (what one alert tells)."""
+        first, last = self.steps[0], self.steps[-1]
+        return replace(last, old=first.old)
+
+    @property
+    def change_id(self) -> int:
+        return self.change_ids[-1]
+
+    def timeline(self) -> str | None:
+        """The steps with their dates, when there was more than one."""
+        if len(self.steps) < 2:
+            return None
+        return "Timeline: " + " → ".join(f"{step.happened_at.date().isoformat()} {step.new.value.replace('_', ' ')}" for step in self.steps)
+
+
+def recompute_status(
+    session: Session, commitment_id: str, now: datetime, note: str | None = None, routes: ChannelRoutes | None = None, by: str | None = None
+) -> Recorded | None:
+    """Derive the commitment's status from its whole record and record how it got there:
+    one history row per step the replay took since the record's last one, each with the
+    date it happened. Then its umbrella (`parent`), derived from its children, whose
+    change is alerted here when `routes` are given (the caller alerts its own)."""
+    recorded = _recompute_one(session, commitment_id, now, note, by)
+    row = repository.commitment(session, commitment_id)
+    if row is not None and row.parent_id and repository.commitment(session, row.parent_id) is not None:
+        moved = _recompute_one(session, row.parent_id, now, note=f"derived from the commitments under it ({commitment_id} moved)")
+        if moved is not None and routes is not None:
+            enqueue_change_alert(session, routes, repository.commitment(session, row.parent_id), moved.change, moved.change_id, now, moved.timeline())
+    return recorded
+
+
+def _recompute_one(session: Session, commitment_id: str, now: datetime, note: str | None, by: str | None = None) -> Recorded | None:
     row = repository.commitment(session, commitment_id, lock=True)
     # The record's time never runs backwards: after the clock is set back, a deadline
     # already passed stays passed instead of un-missing the commitment.
@@ -33,12 +73,16 @@ def recompute_status(session: Session, commitment_id: str, now: datetime, note: 
         overrides=repository.overrides_for(session, commitment_id),
         metric=metric_target(row.metric),
     )
-    change = status_change(commitment_id, Status(row.status), derived, now)
-    if change is None:
+    children = repository.children_statuses(session, commitment_id)
+    if children:
+        derived = rollup(derived, children)
+    changes = timeline_changes(commitment_id, Status(row.status), row.status_since, derived, now)
+    if not changes:
         return None
-    if note:
-        change = replace(change, note=note)
-    return change, repository.record_status_change(session, change)
+    if note or by:
+        changes = [replace(change, note=note, changed_by=by) for change in changes]
+    return Recorded(tuple(changes), tuple(repository.record_status_change(session, change) for change in changes))
+
 
 
 def metric_target(metric: dict | None) -> MetricTarget | None:
@@ -91,13 +135,32 @@ def dismiss_evidence(
     with Session(engine) as session:
         touched = repository.dismiss_evidence(session, entry_id, commitment_id, note, now)
         for touched_id in sorted(set(touched)):
-            result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}")
+            result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}", routes=routes)
             if result:
-                change, change_id = result
-                changes.append(change)
-                enqueue_change_alert(session, routes, repository.commitment(session, touched_id), change, change_id, now)
+                changes.append(result.change)
+                enqueue_change_alert(session, routes, repository.commitment(session, touched_id), result.change, result.change_id, now, result.timeline())
         session.commit()
     return touched, changes
+
+
+def label_evidence(
+    engine: Engine, routes: ChannelRoutes, entry_id: int, commitment_id: str, signal: SignalKind, note: str | None, by: str | None, now: datetime
+) -> tuple[bool, StatusChange | None]:
+    """A person's reading replaces the machine's at once: the status is recomputed and
+    its change recorded and alerted, with who and why. (False, None): no such entry."""
+    with Session(engine) as session:
+        if repository.commitment(session, commitment_id) is None:
+            return False, None
+        if not repository.label_evidence(session, entry_id, commitment_id, signal, note, by, now):
+            return False, None
+        why = f"entry {entry_id} read as {signal.value} by {by or 'a reviewer'}" + (f": {note}" if note else "")
+        result = recompute_status(session, commitment_id, now, note=why, routes=routes, by=by)
+        change = None
+        if result:
+            change = result.change
+            enqueue_change_alert(session, routes, repository.commitment(session, commitment_id), change, result.change_id, now, result.timeline())
+        session.commit()
+    return True, change
 
 
 def why_not_dismissed(engine, entry_id: int, commitment_id: str | None) -> str:
@@ -111,27 +174,43 @@ def why_not_dismissed(engine, entry_id: int, commitment_id: str | None) -> str:
     return f"entry {entry_id} is already dismissed" + (f" for {commitment_id}" if commitment_id else "")
 
 
-def check_deadlines(engine: Engine, routes: ChannelRoutes, remind_days: Sequence[int], now: datetime) -> int:
-    """The daily job: passed deadlines become `missed`, near ones get a reminder (each once).
+def check_deadlines(engine: Engine, routes: ChannelRoutes, remind_days: Sequence[int], now: datetime, *, first_run: bool = False) -> int:
+    """The daily job: passed deadlines make commitments `overdue`, near ones get a
+    reminder (each once).
 
-    Returns the number of status changes; the alerts wait in the outbox for delivery.
+    On the first run of a new database, where deadlines have passed, one summary
+    ("tracking 25 commitments: 4 overdue, …") tells a new user where things stand,
+    instead of an alert per passed deadline. Returns the number of status changes;
+    the alerts wait in the outbox.
     """
     changes = 0
     with Session(engine) as session:
         for commitment_id in [row.id for row in repository.active_commitments(session)]:
-            changes += _check_deadline(session, routes, commitment_id, now, remind_days)
+            changes += _check_deadline(session, routes, commitment_id, now, remind_days, alert=not first_run)
             session.commit()  # one commitment at a time: the others stay free for the ticks of every instance
+        if first_run and changes:
+            enqueue_summary(session, routes, now)
+            session.commit()
     return changes
 
 
-def _check_deadline(session: Session, routes: ChannelRoutes, commitment_id: str, now: datetime, remind_days: Sequence[int]) -> int:
+def enqueue_summary(session: Session, routes: ChannelRoutes, now: datetime) -> str:
+    """One notice of where every active commitment stands."""
+    statuses = Counter(row.status for row in repository.active_commitments(session))
+    order = [status.value for status in Status]
+    parts = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in sorted(statuses.items(), key=lambda item: order.index(item[0])))
+    text = f"Tracking {sum(statuses.values())} commitments: {parts}. `tracker status` (or the web page) shows each."
+    enqueue_status_notice(session, routes, "first-run-summary", "Where the tracked commitments stand", text, now)
+    return text
+
+
+def _check_deadline(session: Session, routes: ChannelRoutes, commitment_id: str, now: datetime, remind_days: Sequence[int], alert: bool = True) -> int:
     """One commitment's deadline: the status change, or a reminder when one is due."""
-    result = recompute_status(session, commitment_id, now)
+    result = recompute_status(session, commitment_id, now, routes=routes if alert else None)
     row = repository.commitment(session, commitment_id)
-    if result:
-        change, change_id = result
-        enqueue_change_alert(session, routes, row, change, change_id, now)
-    if Status(row.status) in FINAL_STATUSES or row.status == Status.MISSED.value:
+    if result and alert:
+        enqueue_change_alert(session, routes, row, result.change, result.change_id, now, result.timeline())
+    if Status(row.status) in FINAL_STATUSES or row.status == Status.OVERDUE.value:
         return 1 if result else 0
     days = reminder_due(row.deadline, now.date(), remind_days)
     if days is not None:

@@ -9,7 +9,7 @@ overriding newer news, a dismissed false positive simply drops out, and the stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timezone
 from typing import Sequence
 
@@ -28,8 +28,10 @@ SIGNAL_STATUS: dict[SignalKind, Status] = {
 # Statuses that need `confirmations` independent sources before they are set.
 CONFIRMED_STATUSES = (Status.ACHIEVED, Status.ABANDONED)
 METRIC_CONFIRMATIONS = 2
-# Statuses a passed deadline does not turn into `missed`.
-FINAL_STATUSES = (Status.ACHIEVED, Status.ABANDONED)
+# Statuses a passed deadline leaves where they are: settled, by evidence or a person.
+FINAL_STATUSES = (Status.ACHIEVED, Status.ABANDONED, Status.MISSED)
+# Past the deadline, news of a slip says the target was missed: evidence that says so.
+MISSED_SIGNALS = (SignalKind.DELAY, SignalKind.ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ class Derived:
     basis: Evidence | None = None
     override: Override | None = None
     revised_target_year: int | None = None
+    # When the world moved it there: the evidence's publication, the decision, the deadline.
+    event_at: datetime | None = None
+    # Every status the replay passed through, in event order, this one last: the
+    # timeline a first poll over years of news records, step by step.
+    trail: tuple["Derived", ...] = ()
+
+    def step(self) -> "Derived":
+        return replace(self, trail=())
 
 
 def deadline_moment(deadline: date) -> datetime:
@@ -81,17 +91,29 @@ def derive_status(
        way, or the wrong way.
     2. A person's override sets the status; later evidence that points to the
        same status leaves it, evidence that points elsewhere moves it.
-    3. Past the deadline, anything but achieved or abandoned is missed, unless a
-       person decided after the deadline.
+    3. Past the deadline, a commitment not settled is `overdue`: no news of success
+       is not news of failure. It is `missed` when evidence published after the
+       deadline says it slipped or was dropped, or when a person says so.
+    Evidence that needs a look (a machine reading below the configured confidence,
+    not yet labelled by a person) is kept for review and moves nothing.
     """
     current = Derived(Status.PENDING)
+    trail: list[Derived] = []
+
+    def move(to: Derived) -> Derived:
+        if to.status != current.status:
+            trail.append(to)
+        return to
+
     sources: dict[Status, set[str]] = {status: set() for status in CONFIRMED_STATUSES}
     previous_value = metric.baseline if metric else None
     events: list[tuple[datetime, int, object]] = [(e.published_at, 0, e) for e in evidence if e.published_at <= as_of]
     events += [(o.at, 1, o) for o in overrides if o.at <= as_of]
     for _at, _order, event in sorted(events, key=lambda item: (item[0], item[1], getattr(item[2], "entry_key", ""))):
         if isinstance(event, Override):
-            current = Derived(event.status, "person", override=event, revised_target_year=current.revised_target_year)
+            current = move(Derived(event.status, "person", override=event, revised_target_year=current.revised_target_year, event_at=event.at))
+            continue
+        if event.needs_review:
             continue
         status, cause = _status_of(event, metric, previous_value)
         if event.value is not None and metric is not None:
@@ -110,12 +132,45 @@ def derive_status(
         revised = event.target_year if status is Status.DELAYED and event.target_year else None
         if revised is None and status is Status.DELAYED:
             revised = current.revised_target_year
-        current = Derived(status, cause, event, revised_target_year=revised)
+        current = move(Derived(status, cause, event, revised_target_year=revised, event_at=event.published_at))
     end = deadline_moment(deadline)
     decided_after_deadline = current.override is not None and current.override.at > end
     if as_of > end and current.status not in FINAL_STATUSES and not decided_after_deadline:
-        return Derived(Status.MISSED, "deadline", current.basis, revised_target_year=current.revised_target_year)
-    return current
+        late = current.basis if current.cause == "evidence" else None
+        if late is not None and late.published_at > end and late.signal in MISSED_SIGNALS:
+            current = move(Derived(Status.MISSED, "evidence", late, revised_target_year=current.revised_target_year, event_at=late.published_at))
+        else:
+            current = move(Derived(Status.OVERDUE, "deadline", current.basis, revised_target_year=current.revised_target_year, event_at=end))
+    return replace(current, trail=tuple(step.step() for step in trail))
+
+
+# A child that still stands keeps its umbrella standing.
+_FALLEN = (Status.ABANDONED, Status.WEAKENED)
+_STANDING_ORDER = (Status.ON_TRACK, Status.DELAYED, Status.AT_RISK, Status.OVERDUE, Status.PENDING)
+
+
+def rollup(own: Derived, children: Sequence[Status]) -> Derived:
+    """An umbrella's status from the commitments under it (each jurisdiction's news moves
+    that jurisdiction's rule): abandoned only when every child is; weakened when some
+    are weakened or abandoned and others stand; achieved when every child is. Otherwise
+    its own news decides, except that its own news cannot fell it while children stand:
+    then it reads as the children stand."""
+    if not children:
+        return own
+    fallen = [status for status in children if status in _FALLEN]
+    if all(status is Status.ABANDONED for status in children):
+        status = Status.ABANDONED
+    elif fallen:
+        status = Status.WEAKENED
+    elif all(status is Status.ACHIEVED for status in children):
+        status = Status.ACHIEVED
+    elif own.status not in (*_FALLEN, Status.MISSED) and own.status is not Status.PENDING:
+        return own
+    else:
+        status = next((candidate for candidate in _STANDING_ORDER if candidate in children), Status.PENDING)
+    if status == own.status:
+        return own
+    return Derived(status, "children", revised_target_year=own.revised_target_year, event_at=own.event_at)
 
 
 def _status_of(event: Evidence, metric: MetricTarget | None, previous: float | None) -> tuple[Status | None, str]:
@@ -135,16 +190,48 @@ def status_change(commitment_id: str, current: Status, derived: Derived, now: da
     """The change to record, or None when the record leaves the status where it is."""
     if derived.status == current:
         return None
-    basis = derived.basis if derived.cause in ("evidence", "metric") else None
+    return _change(commitment_id, current, derived, now)
+
+
+def _change(commitment_id: str, old: Status, step: Derived, now: datetime) -> StatusChange:
+    basis = step.basis if step.cause in ("evidence", "metric") else None
     return StatusChange(
         commitment_id=commitment_id,
-        old=current,
-        new=derived.status,
+        old=old,
+        new=step.status,
         at=now,
-        cause=derived.cause,
+        cause=step.cause,
         evidence_keys=(basis.entry_key,) if basis else (),
-        revised_target_year=derived.revised_target_year,
+        revised_target_year=step.revised_target_year,
+        event_at=step.event_at,
     )
+
+
+def timeline_changes(commitment_id: str, current: Status, recorded_until: datetime | None, derived: Derived, now: datetime) -> list[StatusChange]:
+    """The history rows that take the record from `current` to `derived`, in event order.
+
+    Where the replay reaches `current` (at or after `recorded_until`, the event time
+    of the last row recorded), the steps after that point are what is new: a
+    first poll over three years of news records each of them with its own date. Where
+    it did not (evidence was dismissed, a rule changed), one row goes straight there.
+    """
+    if derived.status == current:
+        return []
+    trail = list(derived.trail) or [derived.step()]
+    start = 0 if current is Status.PENDING else None
+    for number, step in enumerate(trail):
+        reached = step.event_at is None or recorded_until is None or step.event_at >= recorded_until
+        if start is None and step.status == current and reached:
+            start = number + 1  # the first time the replay is where the record stands
+    steps = trail[start:] if start is not None else [trail[-1]]
+    if not steps or steps[-1].status != derived.status:
+        steps = [derived.step()]
+    changes, old = [], current
+    for step in steps:
+        if step.status != old:
+            changes.append(_change(commitment_id, old, step, now))
+            old = step.status
+    return changes
 
 
 def is_stale(last_evidence: datetime | None, since: datetime | None, as_of: datetime, days: int) -> bool:

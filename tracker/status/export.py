@@ -22,11 +22,11 @@ TABLE_COLUMNS = (
 )
 # One row per status change; the evidence columns are empty for a change no article caused.
 HISTORY_COLUMNS = (
-    "commitment_id", "commitment_title", "changed_at", "old_status", "new_status", "cause", "changed_by", "note",
+    "commitment_id", "commitment_title", "event_at", "changed_at", "old_status", "new_status", "cause", "changed_by", "note",
     "revised_target_year", "evidence_title", "evidence_url", "evidence_feed", "evidence_published", "evidence_signal",
     "evidence_quote",
 )
-_CHANGE_COLUMNS = ("changed_at", "change", "cause", "by", "revised_target_year", "evidence", "feed", "published", "quote")
+_CHANGE_COLUMNS = ("event_at", "changed_at", "change", "cause", "by", "revised_target_year", "evidence", "feed", "published", "quote")
 
 
 
@@ -66,6 +66,7 @@ def _markdown_section(row: dict[str, Any], changes: list[dict[str, Any]]) -> str
 
 def _change_line(change: dict[str, Any]) -> dict[str, Any]:
     return {
+        "event_at": change["event_at"],
         "changed_at": change["changed_at"],
         "change": f"{change['old_status']} → {change['new_status']}",
         "cause": change["cause"],

@@ -100,7 +100,7 @@ def card(session: Session, commitment_id: str, now: datetime, stale_after_days: 
         return None
     moment = as_of or now
     row = status_row(session, commitment, now, stale_after_days, as_of)
-    history = [change for change in views.history(session, commitment_id) if as_of is None or change["changed_at"] <= moment.isoformat()]
+    history = [change for change in views.history(session, commitment_id) if as_of is None or change["event_at"] <= moment.isoformat()]
     evidence = [item for item in views.evidence_rows(session, commitment_id) if item["published"] and item["published"] <= moment.isoformat()]
     series = [
         {"published": item["published"], "value": item["value"], "source": item["feed"], "title": item["item_title"]}

@@ -74,6 +74,7 @@ class CommitmentStatus(BaseModel):
 
 
 class HistoryItem(BaseModel):
+    event_at: str
     changed_at: str
     old: Status
     new: Status
@@ -94,10 +95,17 @@ class EvidenceItem(BaseModel):
     item_title: str
     feed: str
     published: str | None
-    signal: str
+    signal: str = Field(description="What counts: a person's label, else the machine's reading.")
+    machine_signal: str
+    confidence: float = Field(description="How sure the machine's reading is (a calibrated probability; 1 for a rule's phrase).")
+    signal_source: str = Field(description="rule, target, model, phrase, or person")
+    needs_look: bool = Field(description="A machine reading below [signals] min_confidence: it moved no status.")
+    labelled_by: str | None
+    label_note: str | None
     matched: list[str]
     target_year: int | None
     value: float | None
+    change: float | None = Field(description="The tracked quantity told as a change, signed (never a level).")
     quote: str | None
     dismissed: bool
 
