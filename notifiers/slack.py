@@ -215,6 +215,8 @@ def render_blocks(alert: Alert, today: date) -> list[dict[str, Any]]:
         blocks.append(_section(f"*Evidence:* {link}{source}"))
     if alert.matched_terms:
         blocks.append(_section("*Matched:* " + escape_mrkdwn(", ".join(alert.matched_terms))))
+    if alert.entry_id is not None and alert.signal:
+        blocks.append(_section(reading_line(alert)))
     context = f"rule `{escape_mrkdwn(alert.commitment_id)}`"
     if alert.source_document:
         context += f" · source {escape_mrkdwn(alert.source_document)}"
@@ -249,7 +251,32 @@ def render_actions(alert: Alert) -> dict[str, Any]:
         }
         buttons.append(dismiss)
     buttons.append(_button("snooze", "Snooze 7 days", value))
+    if alert.entry_id is not None:
+        buttons.append(_label_menu(alert))
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
+
+
+# The signals a person may give an entry, in the menu's order (our words only).
+LABELS = ("progress", "reaffirmed", "doubt", "delay", "weakened", "abandoned", "achieved", "mention")
+
+
+def reading_line(alert: Alert) -> str:
+    """How the tracker read the entry, and whether it needs a person's look."""
+    source = {"rule": "a rule's phrase", "target": "the stated year against the target", "model": "the signal model",
+              "phrase": "built-in phrases", "person": "a person"}.get(alert.signal_source or "", "the rules")
+    sure = f", {alert.confidence:.0%} sure" if alert.confidence is not None and alert.signal_source in ("model", "target") else ""
+    if alert.needs_review:
+        return f":eyes: *Needs a look:* read as _{alert.signal}_ by {source}{sure}; it moved no status. Correct it with *Read as…*"
+    return f"*Read as:* _{alert.signal}_ (by {source}{sure})"
+
+
+def _label_menu(alert: Alert) -> dict[str, Any]:
+    """"Read as…": the person's signal for this entry and commitment (`tracker evidence label`)."""
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": json.dumps({"commitment_id": alert.commitment_id, "entry_id": alert.entry_id, "signal": label}, separators=(",", ":"))}
+        for label in LABELS
+    ]
+    return {"type": "static_select", "action_id": "label", "placeholder": {"type": "plain_text", "text": "Read as…"}, "options": options}
 
 
 def render_reviewed_blocks(blocks: list[dict[str, Any]], what: str, by: str, at: datetime) -> list[dict[str, Any]]:

@@ -143,7 +143,7 @@ def entry_id(cli, config: Path, title_part: str = "now expects") -> int:
 
 def test_a_status_change_card_carries_confirm_dismiss_and_snooze_with_what_they_need(config, slack, cli):
     card_buttons = buttons(card(slack, NISSAN_DELAYED))
-    assert list(card_buttons) == ["confirm", "dismiss", "snooze"]
+    assert list(card_buttons) == ["confirm", "dismiss", "snooze", "label"]
     assert card_buttons["confirm"]["text"]["text"] == "Confirm delayed"
     assert card_buttons["dismiss"]["text"]["text"] == "Dismiss as false positive"
     assert card_buttons["snooze"]["text"]["text"] == "Snooze 7 days"
@@ -174,7 +174,7 @@ def test_hostile_feed_text_on_a_card_with_buttons_pings_no_one_and_links_nowhere
 @pytest.mark.parametrize(
     "alert, expected",
     [
-        (Alert(kind="evidence", commitment_id="x", commitment_title="X", entry_title="t", entry_id=7), ["confirm", "dismiss", "snooze"]),
+        (Alert(kind="evidence", commitment_id="x", commitment_title="X", entry_title="t", entry_id=7), ["confirm", "dismiss", "snooze", "label"]),
         (Alert(kind="status_change", commitment_id="x", commitment_title="X", old_status="pending", new_status="missed"), ["confirm", "snooze"]),
         (Alert(kind="reminder", commitment_id="x", commitment_title="X", new_status="on_track", deadline=date(2030, 1, 1)), ["confirm", "snooze"]),
         (Alert(kind="notice", commitment_id="", commitment_title="Feed wire is broken", text="HTTP 503"), None),
@@ -435,3 +435,36 @@ def test_commitments_with_an_unknown_id_or_help_answers_how_to_use_it(config, cl
 def test_an_unsigned_or_badly_signed_slash_command_is_refused(config, client, headers):
     answer = command(client, "", headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
     assert answer.status_code == 401 and NISSAN not in answer.text
+
+
+# 4. Reading an entry as a person would: the "Read as…" menu.
+
+
+def choose(message: dict, signal: str, user_name: str = "alice") -> dict:
+    """The block_actions payload Slack sends when `signal` is chosen in the card's menu."""
+    payload = click(message, "confirm", user_name)
+    menu = buttons(message)["label"]
+    [option] = [option for option in menu["options"] if option["text"]["text"] == signal]
+    payload["actions"] = [{"action_id": "label", "block_id": "tracker_review", "type": "static_select", "action_ts": "1.3", "selected_option": option}]
+    return payload
+
+
+def test_the_menu_reads_the_entry_as_the_person_says_and_the_next_poll_keeps_it(config, slack, cli, client):
+    delay_card = card(slack, NISSAN_DELAYED)
+    assert "Read as:" in json.dumps(delay_card["blocks"]) or "Needs a look" in json.dumps(delay_card["blocks"])
+    assert post_click(client, choose(delay_card, "reaffirmed")).status_code == 200
+    assert statuses(cli, config)[NISSAN] == "on_track"
+    last = shown(cli, config)["history"][-1]
+    assert last["by"] == "alice" and "read as reaffirmed" in last["note"]
+    # The same news polled again (a second feed carrying it) leaves the person's reading.
+    cli("--config", str(config), "poll", "--file", str(write_news(config.parent)))
+    assert statuses(cli, config)[NISSAN] == "on_track"
+
+
+def test_a_menu_choice_that_names_no_signal_is_refused(config, slack, client, cli):
+    payload = choose(card(slack, NISSAN_DELAYED), "delay")
+    payload["actions"][0]["selected_option"]["value"] = json.dumps({"commitment_id": NISSAN, "entry_id": 1, "signal": "exploded"})
+    before = statuses(cli, config)
+    answer = post_click(client, payload)
+    assert answer.status_code == 400 and "unknown signal" in answer.text
+    assert statuses(cli, config) == before

@@ -9,8 +9,8 @@ import click
 from tracker.model import end_of_day as end_of
 
 FORMATS = ("table", "json", "csv", "markdown")
-STATUS_COLUMNS = ("id", "title", "actor", "status", "deadline", "days_left", "last_evidence", "evidence_count", "stale")
-EVIDENCE_COLUMNS = ("entry_id", "commitment", "published", "signal", "item_title", "feed", "item_url", "dismissed")
+STATUS_COLUMNS = ("id", "title", "actor", "status", "deadline", "days_left", "last_evidence", "evidence_count", "needs_look", "stale")
+EVIDENCE_COLUMNS = ("entry_id", "commitment", "published", "signal", "signal_source", "confidence", "needs_look", "item_title", "feed", "item_url", "dismissed")
 FEED_COLUMNS = ("name", "last_status", "items", "consecutive_failures", "last_polled", "next_check", "last_error")
 
 

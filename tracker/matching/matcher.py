@@ -124,6 +124,9 @@ class EntryText:
 class _CompiledRule:
     rule: Rule
     regexes: dict[tuple[str, int], list[tuple[str, object]]] = field(default_factory=dict)
+    # Each role's regexes as one alternation: one linear-time scan per field instead of
+    # one per regex (a rule may hold dozens).
+    combined_regexes: dict[tuple[str, int], object] = field(default_factory=dict)
     groups_with_literals: set[int] = field(default_factory=set)
     # Groups (and `any`) made only of literals: without a literal hit they cannot hit,
     # so a rule missing one is ruled out before any evaluation.
@@ -199,10 +202,18 @@ class RuleMatcher:
         )
         compiled.any_is_literal_only = bool(spec.any) and not any(isinstance(term, RegexTerm) for term in spec.any)
         # A rule no literal can trigger (only regex terms) is evaluated on every entry.
-        # A rule a regex can satisfy is evaluated on every entry: its regexes may hit where
-        # none of its literals does (the literal index only finds literals).
-        if any(role[0] in (ALL, ANY) for role in compiled.regexes):
+        # A rule its regexes alone can satisfy (every `all` group, and `any`, holds a regex)
+        # is evaluated on every entry: the literal index only finds literals. A rule with
+        # a group of literals only needs one of them, so its literal hits decide.
+        regex_roles = {role for role in compiled.regexes if role[0] in (ALL, ANY)}
+        if regex_roles and not compiled.literal_only_groups and not compiled.any_is_literal_only:
             self._always.append(number)
+        for role, patterns in compiled.regexes.items():
+            if len(patterns) > 1:
+                try:
+                    compiled.combined_regexes[role] = compile_regex("|".join(f"(?:{source})" for source, _pattern in patterns))
+                except ValueError:
+                    pass  # each is scanned on its own
         if rule.extract:
             compiled.other_quantities = TermIndex()
             for term in OTHER_QUANTITIES + tuple(rule.extract.not_near):
@@ -252,7 +263,7 @@ class RuleMatcher:
         if number is None:
             raise KeyError(rule_id)
         text = EntryText.of(entry.title, entry.summary, entry.content)
-        result = self._evaluate(number, entry.key, text, self._literal_hits(text).get(number, []))
+        result = self._evaluate(number, entry.key, text, self._literal_hits(text).get(number, []), explain=True)
         if isinstance(result, Match):
             return Explanation(rule_id, True, _describe_match(result), result)
         return Explanation(rule_id, False, tuple(result), None)
@@ -275,25 +286,32 @@ class RuleMatcher:
             hits.setdefault(number, []).append((role, hit))
         return hits
 
-    def _evaluate(self, number: int, entry_key: str, text: EntryText, literal_hits, scope_only: bool = False):
+    def _evaluate(self, number: int, entry_key: str, text: EntryText, literal_hits, scope_only: bool = False, explain: bool = False):
         compiled = self._compiled[number]
         spec = compiled.rule.match
         by_role: dict[tuple[str, int], list[TermHit]] = {}
         for role, hit in literal_hits:
             if hit.field in spec.fields or role[0] == NEAR:
                 by_role.setdefault(role, []).append(hit)
-        for role, patterns in compiled.regexes.items():
-            for source, pattern in patterns:
-                for name in spec.fields:
-                    base = next(start for span, start, _end in text.spans if span == name)
-                    for found in pattern.finditer(text.field_text(name)):
-                        hit = TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end())
-                        by_role.setdefault(role, []).append(hit)
+        if compiled.regexes:
+            fields = [(name, next(start for span, start, _end in text.spans if span == name), text.field_text(name)) for name in spec.fields]
+            for role, patterns in compiled.regexes.items():
+                combined = compiled.combined_regexes.get(role)
+                for name, base, field_text in fields:
+                    for found in (combined.finditer(field_text) if combined is not None else ()):
+                        source = _which_regex(patterns, field_text, found.start(), found.end())
+                        by_role.setdefault(role, []).append(TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end()))
+                    if combined is None:
+                        for source, pattern in patterns:
+                            for found in pattern.finditer(field_text):
+                                by_role.setdefault(role, []).append(TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end()))
         reasons = []
         vetoes = by_role.get((NONE, 0), [])
+        missing = [n for n in range(len(spec.all)) if not by_role.get((ALL, n))]
+        if not explain and (vetoes or missing or (spec.any and not by_role.get((ANY, 0)))):
+            return ["no match"]  # the reasons in words are for `explain`: long groups cost to spell out
         if vetoes:
             reasons.append(f"excluded by {_quote_terms(vetoes)} (none)")
-        missing = [n for n in range(len(spec.all)) if not by_role.get((ALL, n))]
         for group_number in missing:
             reasons.append(f"no term of `all` group {group_number + 1} found: {_group_terms(spec.all[group_number])}")
         if spec.any and not by_role.get((ANY, 0)):
@@ -479,6 +497,15 @@ class _Reading:
     target_year: int | None
 
 
+def _which_regex(patterns, text: str, start: int, end: int) -> str:
+    """Which of a role's regexes made a hit of their alternation (for the reviewer)."""
+    for source, pattern in patterns:
+        found = pattern.search(text, start, end)
+        if found is not None and found.start() == start:
+            return source
+    return patterns[0][0]
+
+
 def reading_cues(builtin: dict, stated: tuple[str, int, int] | None) -> tuple[str, ...]:
     """What the rules' machinery saw, as features for the model: the kinds of built-in
     phrase found, and how a stated year compares with the target."""
@@ -561,7 +588,8 @@ def _extract_number(rule: Rule, text: str, near: list[TermHit], other_quantities
         distance = min(abs(at - w) for w in near_words)
         if distance > rule.extract.within:
             continue
-        if any(abs(at - other) <= 3 and abs(at - other) < distance for other in others):
+        # "a 25% tariff" (the word right after), "tariffs of 25%" (a few words before).
+        if any((0 < other - at <= 1 or 0 < at - other <= 3) and abs(at - other) < distance for other in others):
             continue
         if kind not in best or distance < best[kind][0]:
             best[kind] = (distance, value)

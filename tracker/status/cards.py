@@ -45,6 +45,10 @@ def format_card(card: dict[str, Any], as_of: str | None = None) -> str:
     lines += ["", f"Evidence ({len(card['evidence'])})"]
     for item in card["evidence"][:EVIDENCE_SHOWN]:
         dismissed = " [dismissed]" if item["dismissed"] else ""
+        if item.get("needs_look"):
+            dismissed += f" [needs a look: {item['signal_source']} {item['confidence']:.0%} sure; `tracker evidence label {item['entry_id']} {item['commitment']} SIGNAL`]"
+        elif item.get("labelled_by"):
+            dismissed += f" [read as {item['signal']} by {item['labelled_by']}]"
         lines.append(f"  {(item['published'] or '')[:10]}  [{item['signal']}] {item['item_title']}{dismissed}  (entry {item['entry_id']})")
         lines.append(f"      {item['feed']} · {item['item_url'] or ''}")
         if item.get("quote"):

@@ -45,6 +45,8 @@ def status_row(session: Session, commitment: dict[str, Any], now: datetime, stal
         "last_changed": commitment["status_since"].isoformat() if commitment["status_since"] and as_of is None else None,
         "last_evidence": last_evidence.isoformat() if last_evidence else None,
         "evidence_count": len(evidence),
+        # Machine readings too unsure to move the status: a person's look decides them.
+        "needs_look": sum(1 for item in evidence if item.needs_review),
         "stale": status not in ("achieved", "missed", "abandoned") and is_stale(last_evidence, commitment["created_at"], moment, stale_days),
         "metric_value": series[-1][1] if series else None,
         "metric_trend": _trend(series, commitment["metric"]),

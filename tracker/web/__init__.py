@@ -30,6 +30,8 @@ def create_app(config_path: Path, *, access_token: str | None = None, signing_se
     from tracker.web.data import ReviewData
     from tracker.web.pages import router as page_router
     from tracker.web.pages import render_error
+    from tracker.web.forms import new_form_secret
+    from tracker.web.forms import router as form_router
     from tracker.web.slack import router as slack_router
 
     web = FastAPI(
@@ -43,10 +45,12 @@ def create_app(config_path: Path, *, access_token: str | None = None, signing_se
     web.state.tracker = tracker_app
     web.state.data = ReviewData(tracker_app, clock or utc_now)
     web.state.slack_signing_secret = signing_secret
+    web.state.form_secret = new_form_secret()
     web.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     web.include_router(page_router)
     web.include_router(api_router)
     web.include_router(slack_router)
+    web.include_router(form_router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

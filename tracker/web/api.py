@@ -66,6 +66,7 @@ class CommitmentStatus(BaseModel):
     last_changed: str | None = Field(description="When the status last changed (absent for --as-of views)")
     last_evidence: str | None
     evidence_count: int
+    needs_look: int = Field(description="Evidence read too unsure to move the status: a person's label decides it.")
     stale: bool
     metric_value: float | None
     metric_trend: str | None = Field(description="improving, worsening, flat (by the metric's direction), rising or falling")

@@ -14,8 +14,9 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from tracker.web.chart import chart_for_card, draw_metric_chart
-from tracker.model import STATUS_SORT_KEYS, Status, end_of_day
+from tracker.model import STATUS_SORT_KEYS, SignalKind, Status, end_of_day
 from tracker.web.api import StatusQuery
+from tracker.web.forms import form_token
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -30,6 +31,7 @@ STATUS_COLUMNS = (
     ("days left", "days_left"),
     ("last evidence", "last_evidence"),
     ("evidence", "evidence_count"),
+    ("needs a look", None),
     ("stale", None),
 )
 
@@ -71,6 +73,8 @@ def commitment_page(request: Request, commitment_id: str, as_of: date | None = N
             # The chart is built from escaped parts (tracker/web/chart.py), so it may go in as markup.
             "chart": Markup(draw_metric_chart(chart)) if chart else None,
             "history": list(reversed(card["history"])),
+            "signals": [kind.value for kind in SignalKind],
+            "form_token": lambda entry_id: form_token(request.app.state.form_secret, commitment_id, entry_id),
         },
     )
 

@@ -21,12 +21,12 @@ from notifiers.render import status_label
 from notifiers.slack import escape_mrkdwn, render_reviewed_blocks
 from storage import repository
 from tracker.app import App, utc_now
-from tracker.model import Status, end_of_day
-from tracker.status.commitments import confirm_status, dismiss_evidence, why_not_dismissed
+from tracker.model import SignalKind, Status, end_of_day
+from tracker.status.commitments import confirm_status, dismiss_evidence, label_evidence, why_not_dismissed
 
 log = logging.getLogger("tracker")
 
-ACTIONS = ("confirm", "dismiss", "snooze")
+ACTIONS = ("confirm", "dismiss", "snooze", "label")
 SNOOZE_DAYS = 7
 CONFIRM_NOTE = "confirmed in Slack"
 
@@ -45,6 +45,7 @@ class Click:
     entry_id: int | None
     user_id: str
     user_name: str
+    signal: SignalKind | None = None
     channel_id: str | None = None
     message_ts: str | None = None
     message_text: str = ""
@@ -71,7 +72,13 @@ def parse_click(payload: Any) -> Click:
     action = actions[0].get("action_id")
     if action not in ACTIONS:
         raise MalformedClick(f"unknown action_id {action!r}; known: {', '.join(ACTIONS)}")
-    commitment_id, status, entry_id = _read_value(action, actions[0].get("value"))
+    signal = None
+    if action == "label":
+        selected = actions[0].get("selected_option")
+        commitment_id, entry_id, signal = _read_label(selected.get("value") if isinstance(selected, dict) else None)
+        status = None
+    else:
+        commitment_id, status, entry_id = _read_value(action, actions[0].get("value"))
     user = _part(payload, "user")
     if not user.get("id"):
         raise MalformedClick("the payload names no user")
@@ -84,6 +91,7 @@ def parse_click(payload: Any) -> Click:
         entry_id=entry_id,
         user_id=str(user["id"]),
         user_name=str(user.get("username") or user.get("name") or user["id"]),
+        signal=signal,
         channel_id=container.get("channel_id") or _part(payload, "channel").get("id"),
         message_ts=container.get("message_ts") or message.get("ts"),
         message_text=str(message.get("text") or ""),
@@ -107,6 +115,22 @@ def _read_value(action: str, text: Any) -> tuple[str, Status | None, int | None]
     return value["commitment_id"], Status(status) if status else None, entry_id
 
 
+def _read_label(text: Any) -> tuple[str, int, SignalKind]:
+    """The chosen option of a card's "Read as…" menu: commitment, entry, signal."""
+    try:
+        value = json.loads(text or "")
+    except (TypeError, ValueError):
+        raise MalformedClick("the chosen option's value is not JSON") from None
+    if not isinstance(value, dict) or not isinstance(value.get("commitment_id"), str) or not value["commitment_id"]:
+        raise MalformedClick("the chosen option names no commitment_id")
+    entry_id = value.get("entry_id")
+    if not isinstance(entry_id, int) or isinstance(entry_id, bool):
+        raise MalformedClick("the chosen option names no entry_id")
+    if value.get("signal") not in {kind.value for kind in SignalKind}:
+        raise MalformedClick(f"unknown signal {value.get('signal')!r} in the chosen option")
+    return value["commitment_id"], entry_id, SignalKind(value["signal"])
+
+
 def _part(payload: dict, key: str) -> dict:
     return payload[key] if isinstance(payload.get(key), dict) else {}
 
@@ -114,7 +138,7 @@ def _part(payload: dict, key: str) -> dict:
 def apply_click(app: App, click: Click) -> Outcome:
     """Make the change the click asks for; returns what it did, or why it did nothing."""
     rules = app.rules_in_force(sync_config=False)
-    act = {"confirm": _confirm, "dismiss": _dismiss, "snooze": _snooze}[click.action]
+    act = {"confirm": _confirm, "dismiss": _dismiss, "snooze": _snooze, "label": _label}[click.action]
     return act(app, rules, click)
 
 
@@ -183,6 +207,18 @@ def _dismiss(app: App, rules: dict, click: Click) -> Outcome:
         return Outcome(now, refusal=why[:1].upper() + why[1:] + ".")
     moved = "".join(f"; {change.commitment_id} {status_label(change.old.value)} → {status_label(change.new.value)}" for change in changes)
     return Outcome(now, done=f"Dismissed entry {click.entry_id} as a false positive{moved}", queued_alerts=True)
+
+
+def _label(app: App, rules: dict, click: Click) -> Outcome:
+    """`tracker evidence label ENTRY_ID ID SIGNAL --by USER`: the card's entry, for the card's commitment."""
+    now = utc_now()
+    if click.commitment_id not in rules:
+        return Outcome(now, refusal=f"No commitment with id {click.commitment_id!r} any more (see /commitments).")
+    done, change = label_evidence(app.engine, app.routes, click.entry_id, click.commitment_id, click.signal, "labelled in Slack", click.user_name, now)
+    if not done:
+        return Outcome(now, refusal=f"Entry {click.entry_id} is no longer stored; nothing labelled.")
+    moved = f"; {change.commitment_id} {status_label(change.old.value)} → {status_label(change.new.value)}" if change else ""
+    return Outcome(now, done=f"Read entry {click.entry_id} as {click.signal.value}{moved}", queued_alerts=True)
 
 
 def _snooze(app: App, rules: dict, click: Click) -> Outcome:

@@ -1,0 +1,174 @@
+"""How the tracker reads news, as an analyst would notice: a change is not a level, a
+word about another subject is not the commitment's move, an umbrella stands while a
+child does, history is told in the dates things happened, and a person's reading holds
+through retraining and polling."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import DATA, REPO, write_config
+from tracker.matching.matcher import RuleMatcher
+from tracker.matching.model_store import shipped_model
+from tracker.matching.rulefile import load_rules
+from tracker.model import Entry, Status
+from tracker.status.derive import Derived, rollup
+from tracker.web import create_app
+
+
+@pytest.fixture(scope="module")
+def shipped_matcher() -> RuleMatcher:
+    return RuleMatcher(list(load_rules([REPO / "rules"]).rules), signal_model=shipped_model(), min_confidence=0.25)
+
+
+def read(matcher: RuleMatcher, title: str, text: str = "") -> dict:
+    return {match.rule_id: match for match in matcher.match(Entry(key=title, title=title, summary=text))}
+
+
+def test_a_number_told_as_a_change_is_never_stored_as_the_level(shipped_matcher):
+    found = read(shipped_matcher, "China's share of US lithium-ion battery imports plunges by 36.2%")
+    assert "us-battery-imports-china" in found
+    match = found["us-battery-imports-china"]
+    assert match.value is None and match.change == -36.2
+    level = read(shipped_matcher, "China's share of US lithium-ion battery imports falls to 58% as tariffs bite")["us-battery-imports-china"]
+    assert level.value == 58.0 and level.change is None
+
+
+def test_a_delay_that_belongs_to_another_subject_does_not_delay_the_commitment(shipped_matcher):
+    found = read(shipped_matcher, "US lithium-ion battery imports from China rise despite tariff delay")
+    assert found["us-battery-imports-china"].signal.value != "delay"
+
+
+def test_a_year_stated_later_than_the_target_is_a_delay_with_the_new_target(shipped_matcher):
+    match = read(shipped_matcher, "Toyota now expects its first solid-state battery cars in 2030")["toyota-solid-state"]
+    assert (match.signal.value, match.target_year, match.signal_source) == ("delay", 2030, "target")
+
+
+def test_an_umbrella_stands_while_any_child_stands():
+    own = Derived(Status.ABANDONED)
+    assert rollup(own, [Status.ABANDONED, Status.ON_TRACK]).status is Status.WEAKENED
+    assert rollup(Derived(Status.PENDING), [Status.ABANDONED, Status.ABANDONED]).status is Status.ABANDONED
+    assert rollup(own, [Status.ON_TRACK, Status.PENDING]).status is Status.ON_TRACK
+
+
+def test_a_childs_news_moves_the_child_and_the_umbrella_follows(tmp_path, cli):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name in ("ice-phaseout-2035.yaml", "ice-phaseout-2035-california.yaml", "ice-phaseout-2035-eu.yaml"):
+        (rules / name).write_text((REPO / "rules" / "vehicles" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    config = write_config(tmp_path, [], rules=[rules])
+    feed = tmp_path / "news.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>Congress repeals California's 2035 ban on new gasoline cars</title><link>https://news.example/ca</link>"
+        "<pubDate>Thu, 22 May 2025 08:00:00 GMT</pubDate></item></channel></rss>", encoding="utf-8")
+    cli("--config", str(config), "poll", "--file", str(feed))
+    rows = {row["id"]: row["status"] for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}
+    assert rows["ice-phaseout-2035-california"] == "abandoned"
+    assert rows["ice-phaseout-2035"] not in ("abandoned", "pending")  # the EU's rule stands: the umbrella is weakened, not felled
+    evidence = json.loads(cli("--config", str(config), "evidence", "ice-phaseout-2035", "--format", "json").stdout)
+    assert evidence == []  # the news is California's, not the umbrella's own
+
+
+STEPS = (
+    ("Toyota starts a solid-state battery pilot line", "Mon, 07 Mar 2022 08:00:00 GMT"),
+    ("Toyota delays solid-state battery output again", "Tue, 14 Nov 2023 08:00:00 GMT"),
+    ("Toyota scraps its solid-state battery plan", "Wed, 04 Jun 2025 08:00:00 GMT"),
+)
+
+
+def test_three_years_of_news_in_a_first_poll_build_the_timeline_in_event_dates_and_one_alert(tmp_path, cli):
+    config = write_config(tmp_path, [])
+    items = "".join(f"<item><title>{title}</title><link>https://news.example/{n}</link><pubDate>{at}</pubDate></item>" for n, (title, at) in enumerate(STEPS))
+    feed = tmp_path / "years.xml"
+    feed.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>', encoding="utf-8")
+    poll = cli("--config", str(config), "poll", "--file", str(feed))
+    assert poll.stdout.count("Toyota begins solid-state battery production for EVs:") == 1  # one alert for the commitment
+    assert "pending → abandoned" in poll.stdout and "Timeline: 2022-03-07 on track → 2023-11-14 delayed → 2025-06-04 abandoned" in poll.stdout
+    card = json.loads(cli("--config", str(config), "show", "toyota-solid-state", "--format", "json").stdout)
+    assert [(change["new"], change["event_at"][:10]) for change in card["history"]] == [
+        ("on_track", "2022-03-07"), ("delayed", "2023-11-14"), ("abandoned", "2025-06-04")]
+    assert card["status_since"].startswith("2025-06-04")  # since when it happened, not since the poll
+
+
+def test_a_label_holds_through_retraining_and_the_next_poll(tmp_path, cli):
+    config = write_config(tmp_path, [], extra='[signals]\nreader = "model"')
+    feed = tmp_path / "news.xml"
+    feed.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+                    "<item><title>Toyota and Idemitsu talk up solid-state battery hopes</title><link>https://news.example/a</link>"
+                    "<pubDate>Mon, 02 Mar 2026 08:00:00 GMT</pubDate></item></channel></rss>", encoding="utf-8")
+    cli("--config", str(config), "poll", "--file", str(feed))
+    [evidence] = json.loads(cli("--config", str(config), "evidence", "toyota-solid-state", "--format", "json").stdout)
+    labelled = cli("--config", str(config), "evidence", "label", str(evidence["entry_id"]), "toyota-solid-state", "doubt",
+                   "--note", "hopes are not a step", "--by", "ana")
+    assert labelled.exit_code == 0, labelled.output
+    trained = cli("--config", str(config), "signals", "train")
+    assert trained.exit_code == 0 and "1 labels" in trained.stdout, trained.output
+    second = tmp_path / "again.xml"
+    second.write_text(feed.read_text(encoding="utf-8").replace("news.example/a", "other.example/a"), encoding="utf-8")
+    cli("--config", str(config), "poll", "--file", str(second))
+    row = {row["id"]: row for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}["toyota-solid-state"]
+    assert row["status"] == "at_risk"
+    history = json.loads(cli("--config", str(config), "show", "toyota-solid-state", "--format", "json").stdout)["history"]
+    assert any(change["by"] == "ana" and "hopes are not a step" in change["note"] for change in history)
+    info = json.loads(cli("--config", str(config), "signals").stdout)
+    assert info["person_labels"] == 1
+
+
+def test_signals_evaluate_prints_precision_recall_and_a_confusion_matrix(tmp_path, cli):
+    config = write_config(tmp_path, [], extra='[signals]\nreader = "model"')
+    result = cli("--config", str(config), "signals", "evaluate", "--folds", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["shipped examples (cross-validated)"]
+    assert set(report["by_signal"]) >= {"delay", "weakened", "abandoned", "achieved", "doubt"}
+    assert len(report["confusion"]) == len(report["labels"]) and report["readings"] > 1000
+
+
+# The web page's form.
+
+
+@pytest.fixture
+def labelled_page(tmp_path, cli):
+    config = write_config(tmp_path, [])
+    cli("--config", str(config), "poll", "--file", str(DATA / "feeds" / "climate_news.xml"))
+    [delay] = [row for row in json.loads(cli("--config", str(config), "evidence", "nissan-solid-state", "--format", "json").stdout) if "2030" in row["item_title"]]
+    with TestClient(create_app(config)) as client:
+        yield config, client, delay["entry_id"]
+
+
+def _form(page: str, entry_id: int) -> dict:
+    start = page.index(f'/evidence/{entry_id}/label"')
+    token = page[page.index('name="csrf" value="', start) + len('name="csrf" value="'):].split('"', 1)[0]
+    return {"csrf": token, "signal": "reaffirmed", "note": "a later year in a rumour", "by": "bo"}
+
+
+def test_the_page_form_labels_evidence_and_moves_the_status(labelled_page, cli):
+    config, client, entry_id = labelled_page
+    page = client.get("/commitments/nissan-solid-state").text
+    answer = client.post(f"/commitments/nissan-solid-state/evidence/{entry_id}/label", data=_form(page, entry_id), follow_redirects=False,
+                         headers={"Origin": "http://testserver"})
+    assert answer.status_code == 303
+    row = {row["id"]: row for row in json.loads(cli("--config", str(config), "status", "--format", "json").stdout)}["nissan-solid-state"]
+    assert row["status"] == "on_track"
+
+
+@pytest.mark.parametrize("change", ["no token", "another site", "token of another entry"])
+def test_the_page_form_refuses_what_another_site_could_send(labelled_page, cli, change):
+    config, client, entry_id = labelled_page
+    before = cli("--config", str(config), "status", "--format", "json").stdout
+    form = _form(client.get("/commitments/nissan-solid-state").text, entry_id)
+    headers = {"Origin": "http://testserver"}
+    if change == "no token":
+        form.pop("csrf")
+    elif change == "another site":
+        headers = {"Origin": "https://evil.example"}
+    else:
+        form["csrf"] = "0" * 64
+    answer = client.post(f"/commitments/nissan-solid-state/evidence/{entry_id}/label", data=form, headers=headers, follow_redirects=False)
+    assert answer.status_code == 403
+    assert cli("--config", str(config), "status", "--format", "json").stdout == before
