@@ -8,6 +8,10 @@ Validators are switched at run time, so one database can see every kind of cycle
   GET /__bench/validators/on   ETag on every feed, 304 for a matching If-None-Match
   GET /__bench/validators/off  the same bytes, no ETag, conditional headers ignored
   GET /__bench/stats           JSON counts by status since the last switch
+  GET /__bench/grow/N          N new items at the top of every feed (copies of its first
+                               item with new ids, links and titles), new ETags: a feed
+                               read before that now has a few new stories
+  GET /__bench/reset           every feed's original bytes again
 
 `--log FILE` appends one line per feed request: "UNIX_TIME STATUS PATH" (instances.py
 reads it to prove no feed was fetched twice within one interval).
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
@@ -87,6 +92,8 @@ class QuietServer(ThreadingHTTPServer):
 class State:
     def __init__(self, routes: dict[str, tuple[bytes, str, str]], bomb: bytes | None, log: Path | None = None) -> None:
         self.routes = routes
+        self.originals = dict(routes)
+        self.grown = 0
         self.bomb = bomb
         self.log = log.open("a", encoding="utf-8", buffering=1) if log else None
         self.validators = True
@@ -101,6 +108,24 @@ class State:
         if self.log is not None:
             with self.lock:
                 self.log.write(f"{arrived:.6f} {status} {path}\n")
+
+
+_FIRST_ITEM = re.compile(rb"<(item|entry)[\s>].*?</\1\s*>", re.DOTALL)
+
+
+def grow(route: tuple[bytes, str, str], number: int) -> tuple[bytes, str, str]:
+    """The feed with one new item before its first: the first item, with its id, link and
+    title marked as story `number`. A feed without items stays as it is."""
+    body, content_type, _etag = route
+    found = _FIRST_ITEM.search(body)
+    if found is None:
+        return route
+    item, mark = found.group(0), b"-new%d" % number
+    for closing in (b"</guid>", b"</id>", b"</link>", b"</title>"):
+        item = item.replace(closing, mark + closing, 1)
+    item = re.sub(rb'(<link\b[^>]*\bhref=")([^"]*)"', lambda m: m.group(1) + m.group(2) + b"#" + mark[1:] + b'"', item, count=1)
+    grown = body[: found.start()] + item + b"\n" + body[found.start():]
+    return grown, content_type, '"' + hashlib.sha256(grown).hexdigest()[:16] + '"'
 
 
 def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
@@ -132,6 +157,14 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             self._send(200, headers, body)
 
         def _control(self) -> None:
+            if self.path.startswith("/__bench/grow/"):
+                with state.lock:
+                    for _ in range(int(self.path.rsplit("/", 1)[-1])):
+                        state.grown += 1
+                        state.routes = {path: grow(route, state.grown) for path, route in state.routes.items()}
+            elif self.path == "/__bench/reset":
+                with state.lock:
+                    state.routes, state.grown = dict(state.originals), 0
             if self.path in ("/__bench/validators/on", "/__bench/validators/off"):
                 with state.lock:
                     state.validators = self.path.endswith("/on")

@@ -12,6 +12,8 @@ Every tool polls those same URLs, from a fresh state per round, three cycles:
 
   fresh      first poll of an empty state; the server sends an ETag
   unchanged  the server answers 304 to a matching If-None-Match
+  grown      every feed read before now has 3 new items at the top and a new ETag
+             (the cycle a running bot actually runs; the rest byte for byte as before)
   touched    the same bytes again, without validators (conditional headers ignored)
 
 Each cycle is one process of the tool, timed whole (start-up included): wall
@@ -59,7 +61,7 @@ from poll_cycles import feedparser_times, measure_startup, settings_overrides  #
 from spy import record, summarise  # noqa: E402
 
 TOOLS = ("tracker", "rss2email", "reader", "newsboat")
-CYCLES = (("fresh", "on"), ("unchanged", "on"), ("touched", "off"))
+CYCLES = (("fresh", "on"), ("unchanged", "on"), ("grown", "on"), ("touched", "off"))
 DEFAULT_FEEDS = REPO.parent / "shared" / "feeds"
 
 
@@ -100,7 +102,10 @@ def run_round(number: int, tools: list[Tool], folder: Path, port: int, keep: boo
     shift = number % len(tools)
     for tool in tools[shift:] + tools[:shift]:
         tool.prepare(folder / f"round{number}-{tool.name}")
+        control(port, "reset")
         for cycle, validators in CYCLES:
+            if cycle == "grown":
+                control(port, "grow/3")
             control(port, f"validators/{validators}")
             note = tool.warm_up(cycle)
             control(port, f"validators/{validators}")  # clears the counts the warm-up made

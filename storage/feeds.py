@@ -117,7 +117,7 @@ def ensure_file_feed(session: Session, name: str, path: str, now: datetime) -> F
         feed = FeedRow(name=name, url=path, configured_url=path, active=False, next_check_at=None)
         session.add(feed)
         session.flush()
-    return FeedSource(feed.id, feed.name, feed.url)
+    return FeedSource(feed.id, feed.name, feed.url, item_hashes=frozenset(feed.item_hashes or ()))
 
 
 def record_fetch_failure(
@@ -150,6 +150,9 @@ def record_fetch_success(
     warning: str | None,
     moved_to: str | None = None,
     parsed: bool = True,
+    item_hashes: tuple[str, ...] | None = None,
+    parse_path: str | None = None,
+    parse_seconds: float | None = None,
 ) -> FeedRow:
     feed = session.get(FeedRow, feed_id)
     feed.last_status = status
@@ -167,6 +170,11 @@ def record_fetch_success(
         feed.etag, feed.last_modified = etag, last_modified
     if body_hash is not None:
         feed.body_hash = body_hash
+    if parsed:
+        # The next parse skips the items with these bytes; a document that could not be
+        # cut leaves none, so the next one is read whole.
+        feed.item_hashes = list(item_hashes) if item_hashes else None
+        feed.last_parse_path, feed.last_parse_seconds = parse_path, parse_seconds
     if moved_to:
         feed.url = moved_to
     session.add(feed)

@@ -58,6 +58,11 @@ class FeedRow(SQLModel, table=True):
     etag: Optional[str] = None
     last_modified: Optional[str] = None
     body_hash: Optional[str] = None
+    # The hashes of the items of the document last parsed (tracker.feeds.split), and how
+    # that parse went: "incremental" or "full", and its time.
+    item_hashes: Optional[list] = Field(default=None, sa_column=Column(JSON))
+    last_parse_path: Optional[str] = None
+    last_parse_seconds: Optional[float] = None
     # Health.
     last_status: Optional[str] = None
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))

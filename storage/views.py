@@ -70,6 +70,9 @@ def feed_rows(session: Session) -> list[dict[str, Any]]:
             "last_new_item": _iso(row.last_new_item_at),
             "next_check": _iso(row.next_check_at),
             "disabled_reason": row.disabled_reason,
+            # How the last document was read: "incremental" (new items only) or "full".
+            "parse_path": row.last_parse_path,
+            "parse_seconds": round(row.last_parse_seconds, 4) if row.last_parse_seconds is not None else None,
         }
         for row in rows
     ]

@@ -61,6 +61,9 @@ class FeedSource:
     # Why the document with `body_hash` could not be used, if it could not: the
     # same bytes again fail the same way, without parsing them again.
     body_error: str | None = None
+    # The hashes of the items of the document last parsed: items with these bytes
+    # were read already, and need no parse.
+    item_hashes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,11 @@ class ParsedFeed:
     warning: str | None = None
     error: str | None = None
     ttl_minutes: int | None = None
+    # "incremental" (only the items not read before went to feedparser) or "full";
+    # the document's item hashes when it could be cut at its items; the parse's time.
+    path: str = "full"
+    item_hashes: tuple[str, ...] | None = None
+    seconds: float = field(default=0.0, compare=False)  # how long, not what: two parses of the same bytes are equal
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ in notifiers. Everything the tick needs is passed in, clock included.
 from __future__ import annotations
 
 import logging
+import time
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,12 +75,19 @@ class TickReport:
     alerts_failed: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The cycle's own time (claim, fetch, parse, store, deliver), not the process's start.
+    started: float = field(default_factory=time.perf_counter)
+    took: float | None = None
+
+    def finish(self) -> None:
+        self.took = time.perf_counter() - self.started
 
     def summary(self) -> str:
+        took = f" took={self.took:.2f}s" if self.took is not None else ""
         return (
             f"feeds_checked={self.feeds_checked} not_modified={self.not_modified} unchanged={self.unchanged} "
             f"failed={self.failed} new_entries={self.new_entries} matches={self.matches} "
-            f"status_changes={self.status_changes} alerts_sent={self.alerts_sent} alerts_failed={self.alerts_failed}"
+            f"status_changes={self.status_changes} alerts_sent={self.alerts_sent} alerts_failed={self.alerts_failed}{took}"
         )
 
 
@@ -132,6 +140,7 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
                 lease.release([result.feed.id])
                 _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
     deliver(tick, report)
+    report.finish()
     log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
 
@@ -150,7 +159,8 @@ def claim_feeds(
             held[row.id] = row.next_check_at
             session.add(row)
             body_error = row.last_error if row.last_status == "200" else None
-            sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error))
+            sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error,
+                                      frozenset(row.item_hashes or ())))
         session.commit()
     return sources, BatchLease(tick.engine, held, now, tick.clock)
 
@@ -204,6 +214,7 @@ def ingest_files(tick: Tick, paths: Sequence[Path], progress: Progress | None = 
         process_fetch(tick, result, report)
         _tell(progress, report.feeds_checked, len(paths))
     deliver(tick, report)
+    report.finish()
     log.info("ingest %s", report.summary())
     return report
 
@@ -223,7 +234,7 @@ def _tell(progress: Progress | None, done: int, total: int) -> None:
 def process_fetch(tick: Tick, result: FetchResult, report: TickReport, parsed: ParsedFeed | None = None) -> None:
     """Record one fetch and everything that follows from it, in one transaction."""
     if parsed is None and needs_parse(result):
-        parsed = parse_document(result.body, result.headers, result.final_url or result.feed.url)
+        parsed = parse_document(result.body, result.headers, result.final_url or result.feed.url, result.feed.item_hashes)
     with Session(tick.engine) as session:
         record_fetch(tick, session, result, report, parsed)
         session.commit()
@@ -257,6 +268,9 @@ def record_fetch(tick: Tick, session: Session, result: FetchResult, report: Tick
         warning=parsed.warning if parsed else None,
         moved_to=result.moved_permanently_to,
         parsed=parsed is not None,
+        item_hashes=parsed.item_hashes if parsed is not None else None,
+        parse_path=parsed.path if parsed is not None else None,
+        parse_seconds=parsed.seconds if parsed is not None else None,
     )
     if result.moved_permanently_to:
         note = f"feed {feed.name} moved permanently: {feed.url} → {result.moved_permanently_to} (stored; update config.toml)"

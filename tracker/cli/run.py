@@ -91,10 +91,23 @@ def run(app: App) -> None:
         return [app.config_path, *find_rule_files(current["app"].settings.rule_paths)]
 
     settings = app.settings
+    for warning in short_intervals(settings):
+        logging.getLogger("tracker").warning("%s", warning)
     jobs = daily_jobs(settings, lambda: current["app"], first_run=_is_first_run(app))
     gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
     with polling_instance(app, "run"):
         run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(SetupError,), daily_jobs=jobs, job_gate=gate)
+
+
+def short_intervals(settings: Settings) -> list[str]:
+    """Feeds polled less often than configured: the scheduler only looks every tick."""
+    tick = settings.schedule.tick
+    return [
+        f"feed {feed.name}: interval {feed.interval or settings.schedule.interval:g}s is shorter than the tick ({tick:g}s): "
+        f"it is polled every {tick:g}s at most (lower [schedule] tick, or raise the interval)"
+        for feed in settings.feeds
+        if (feed.interval or settings.schedule.interval) < tick
+    ]
 
 
 # Read once when `tracker run` starts: the scheduler's own wake-up, and the calendar.

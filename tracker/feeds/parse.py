@@ -12,12 +12,18 @@ import hashlib
 import html
 import io
 import re
+import logging
+import time
 import unicodedata
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tracker.feeds.split import item_hash, split_items
 from tracker.model import Entry, ParsedFeed
+
+log = logging.getLogger("tracker")
 
 # Query parameters that identify a campaign or a click, never the article.
 _TRACKING_PARAMS = frozenset(
@@ -49,18 +55,44 @@ _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _ROOT_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF|RDF|channel)\b", re.IGNORECASE)
 
 
-def parse_document(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
-    """Parse one fetched document. A document without entries is an error, not a warning."""
+def parse_document(body: bytes, headers: Mapping[str, str], url: str, seen: frozenset[str] = frozenset()) -> ParsedFeed:
+    """Parse one fetched document. A document without entries is an error, not a warning.
+
+    `seen`: hashes of items read in an earlier parse of this feed. When the document can
+    be cut at its items (tracker.feeds.split), those items are left out and feedparser
+    reads the head, the new items and the tail as one small document; its output is
+    used exactly as a full parse's. Anything odd takes the full path.
+    """
+    started = time.perf_counter()
     if _declares_entities(body):
         return ParsedFeed(entries=(), error="refused: the document declares XML entities (entity expansion or external entity)")
+    split = split_items(body)
+    hashes = tuple(item_hash(item) for item in split.items) if split else None
+    if split and seen:
+        new = [index for index, digest in enumerate(hashes) if digest not in seen]
+        parsed = _feedparser(split.document(new), headers, url)
+        if not parsed.get("bozo"):
+            result = _parsed_feed(parsed, body, url, allow_empty=True)
+            log.debug("parse %s: incremental, %d of %d items new", url, len(new), len(hashes))
+            return replace(result, path="incremental", item_hashes=hashes, seconds=time.perf_counter() - started)
+        log.debug("parse %s: the cut document is not well formed: full parse", url)
+    result = _parsed_feed(_feedparser(body, headers, url), body, url)
+    log.debug("parse %s: full (%s)", url, "cut at its items" if split else "cannot be cut safely")
+    return replace(result, path="full", item_hashes=hashes if not result.error else None, seconds=time.perf_counter() - started)
+
+
+def _feedparser(body: bytes, headers: Mapping[str, str], url: str):
     response_headers = {key.lower(): value for key, value in headers.items()}
     response_headers.setdefault("content-type", "application/xml")
     response_headers["content-location"] = url
     import feedparser  # here, not above: a cycle of 304s never parses and need not import it
 
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers, **FEEDPARSER_OPTIONS)
+    return feedparser.parse(io.BytesIO(body), response_headers=response_headers, **FEEDPARSER_OPTIONS)
+
+
+def _parsed_feed(parsed, body: bytes, url: str, allow_empty: bool = False) -> ParsedFeed:
     warning = _describe_bozo(parsed) if parsed.get("bozo") else None
-    if not parsed.entries:
+    if not parsed.entries and not allow_empty:
         reason = warning or "the document has no feed entries"
         if not body.strip():
             reason = "empty body"

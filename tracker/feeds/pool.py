@@ -21,6 +21,7 @@ log = logging.getLogger("tracker")
 
 # Below this many bytes to parse, starting workers costs more than it saves.
 POOL_THRESHOLD_BYTES = 2 * 1024 * 1024
+INCREMENTAL_SHARE = 20
 
 
 class ParserPool:
@@ -30,9 +31,11 @@ class ParserPool:
         self.workers = workers or os.cpu_count() or 1
         self._executor: ProcessPoolExecutor | None = None
 
-    def parse_in_order(self, jobs: Sequence[tuple[bytes, dict, str] | None]) -> Iterator[ParsedFeed | None]:
+    def parse_in_order(self, jobs: Sequence[tuple | None]) -> Iterator[ParsedFeed | None]:
         """One result per job (None where the job is None), as soon as each is ready."""
-        size = sum(len(job[0]) for job in jobs if job)
+        # A feed read before costs a cut (expat, C) and a parse of its new items only:
+        # a twentieth of its bytes is a fair guess of what it costs to read.
+        size = sum(len(job[0]) // (INCREMENTAL_SHARE if len(job) > 3 and job[3] else 1) for job in jobs if job)
         if self.workers <= 1 or size < POOL_THRESHOLD_BYTES:
             for job in jobs:
                 yield parse_document(*job) if job else None
@@ -44,7 +47,7 @@ class ParserPool:
         for index, job in enumerate(jobs):
             yield self._result(futures[index], job) if job else None
 
-    def _result(self, future: Future, job: tuple[bytes, dict, str]) -> ParsedFeed:
+    def _result(self, future: Future, job: tuple) -> ParsedFeed:
         try:
             return future.result()
         except BrokenProcessPool:
@@ -67,8 +70,10 @@ class ParserPool:
             self._executor = None
 
 
-def parse_jobs(results: Sequence[FetchResult], needs_parse) -> list[tuple[bytes, dict, str] | None]:
+def parse_jobs(results: Sequence[FetchResult], needs_parse) -> list[tuple[bytes, dict, str, frozenset[str]] | None]:
+    """What each result's parse needs: its bytes, headers, address and the hashes of the
+    items read in the feed's last parse (those are not parsed again)."""
     return [
-        (result.body, dict(result.headers), result.final_url or result.feed.url) if needs_parse(result) else None
+        (result.body, dict(result.headers), result.final_url or result.feed.url, result.feed.item_hashes) if needs_parse(result) else None
         for result in results
     ]

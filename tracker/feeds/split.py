@@ -1,0 +1,107 @@
+"""A feed document cut into its head, its items and its tail, by byte offsets, without
+building a tree: what lets a poll hand feedparser only the items it has not read.
+
+expat reads the document once (C, no tree) and reports where each element starts;
+an item is the exact bytes from its start tag to the end of its end tag. Anything the
+cut could change the meaning of takes the full path instead (None): a DOCTYPE, an
+encoding expat does not read the same way as feedparser, items not directly under the
+channel (RSS 1.0/RDF) or feed (Atom), text or elements between items, a malformed
+document, a JSON Feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from xml.parsers import expat
+
+# Encodings whose byte offsets expat reports as they are in the bytes we cut.
+_SAFE_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", None}
+_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Split:
+    head: bytes
+    items: tuple[bytes, ...]
+    tail: bytes
+
+    def document(self, chosen: list[int]) -> bytes:
+        """The same document with only the chosen items (by index), in their order."""
+        return self.head + b"".join(self.items[index] for index in chosen) + self.tail
+
+
+def item_hash(item: bytes) -> str:
+    return hashlib.sha256(item).hexdigest()[:32]
+
+
+class _Unsafe(Exception):
+    pass
+
+
+def split_items(body: bytes) -> Split | None:
+    """The document cut at its items, or None when only a full parse is safe."""
+    if not body or body.lstrip()[:1] != b"<" or body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf":
+        return None
+    declared = _DECLARATION.match(body)
+    if (declared.group(1).decode("ascii").lower() if declared else None) not in _SAFE_ENCODINGS:
+        return None
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    spans: list[tuple[int, int]] = []
+    state = {"depth": 0, "root": None, "item_depth": None, "item_start": None, "after_items": False}
+
+    def start(name: str, _attributes) -> None:
+        depth = state["depth"] = state["depth"] + 1
+        local = name.rsplit(":", 1)[-1]
+        if depth == 1:
+            if local not in ("rss", "feed", "RDF"):
+                raise _Unsafe(f"root {name}")
+            state["root"] = local
+            state["item_depth"] = 3 if local == "rss" else 2
+            return
+        if depth == 2 and state["root"] == "rss" and local != "channel":
+            raise _Unsafe("an element beside the channel")
+        if depth == state["item_depth"]:
+            # RSS 1.0 (RDF): items beside the channel, its rdf:Seq naming them (feedparser
+            # reads the items themselves, not the list).
+            is_item = local == "item" if state["root"] in ("rss", "RDF") else name == "entry"
+            if is_item:
+                if spans and spans[-1][1] != -1 and state["after_items"]:
+                    raise _Unsafe("an element between items")
+                state["item_start"] = parser.CurrentByteIndex
+            elif spans:
+                state["after_items"] = True  # channel fields after the items: only safe if no item follows
+
+    def end(name: str) -> None:
+        depth = state["depth"]
+        state["depth"] = depth - 1
+        if depth == state["item_depth"] and state["item_start"] is not None:
+            close = body.index(b">", parser.CurrentByteIndex) + 1
+            if spans and state["after_items"]:
+                raise _Unsafe("an element between items")
+            spans.append((state["item_start"], close))
+            state["item_start"] = None
+
+    def doctype(*_args) -> None:
+        raise _Unsafe("a doctype")
+
+    def text(data: str) -> None:
+        if state["depth"] == state["item_depth"] - 1 and spans and state["item_start"] is None and data.strip():
+            state["after_items"] = True
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = doctype
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(body, True)
+    except (expat.ExpatError, _Unsafe, ValueError):
+        return None
+    if not spans:
+        return None
+    for (_, previous_end), (next_start, _) in zip(spans, spans[1:]):
+        if body[previous_end:next_start].strip():
+            return None  # comments or anything else between items
+    return Split(body[: spans[0][0]], tuple(body[begin:end] for begin, end in spans), body[spans[-1][1]:])
