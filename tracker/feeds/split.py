@@ -3,10 +3,10 @@ building a tree: what lets a poll hand feedparser only the items it has not read
 
 expat reads the document once (C, no tree) and reports where each element starts;
 an item is the exact bytes from its start tag to the end of its end tag. Anything the
-cut could change the meaning of takes the full path instead (None): a DOCTYPE, an
-encoding expat does not read the same way as feedparser, items not directly under the
-channel (RSS 1.0/RDF) or feed (Atom), text or elements between items, a malformed
-document, a JSON Feed.
+cut could change the meaning of takes the full path instead (None): a DOCTYPE, a
+wide encoding (UTF-16, UTF-32, EBCDIC), a byte-order mark, items not directly under the
+channel (RSS 2.0), the RDF root (RSS 1.0) or the feed (Atom), text or elements between
+items, a malformed document, a JSON Feed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ import re
 from dataclasses import dataclass
 from xml.parsers import expat
 
-# Encodings whose byte offsets expat reports as they are in the bytes we cut.
-_SAFE_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", None}
+# Encodings in which every byte below 0x80 is the ASCII character (so markup is ASCII):
+# expat reads them all as Latin-1, one character per byte, which keeps the structure and
+# makes its offsets byte offsets. The cut needs only the structure; feedparser reads the
+# text, in the document's own encoding, as ever.
+_WIDE_ENCODINGS = re.compile(r"^(?:utf-?16|utf-?32|ucs-?2|ucs-?4|cp037|ebcdic)", re.IGNORECASE)
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
 
 
@@ -45,9 +48,9 @@ def split_items(body: bytes) -> Split | None:
     if not body or body.lstrip()[:1] != b"<" or body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf":
         return None
     declared = _DECLARATION.match(body)
-    if (declared.group(1).decode("ascii").lower() if declared else None) not in _SAFE_ENCODINGS:
+    if declared and _WIDE_ENCODINGS.match(declared.group(1).decode("ascii")):
         return None
-    parser = expat.ParserCreate()
+    parser = expat.ParserCreate("ISO-8859-1")
     parser.buffer_text = True
     spans: list[tuple[int, int]] = []
     state = {"depth": 0, "root": None, "item_depth": None, "item_start": None, "after_items": False}
