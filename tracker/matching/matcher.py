@@ -295,16 +295,21 @@ class RuleMatcher:
                 by_role.setdefault(role, []).append(hit)
         if compiled.regexes:
             fields = [(name, next(start for span, start, _end in text.spans if span == name), text.field_text(name)) for name in spec.fields]
-            for role, patterns in compiled.regexes.items():
-                combined = compiled.combined_regexes.get(role)
-                for name, base, field_text in fields:
-                    for found in (combined.finditer(field_text) if combined is not None else ()):
-                        source = _which_regex(patterns, field_text, found.start(), found.end())
-                        by_role.setdefault(role, []).append(TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end()))
-                    if combined is None:
-                        for source, pattern in patterns:
-                            for found in pattern.finditer(field_text):
-                                by_role.setdefault(role, []).append(TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end()))
+            roles = list(compiled.regexes)
+            if not explain:
+                # Most evaluated rules do not match: first the groups no literal hit, and
+                # stop at the first one its regexes miss too; the rest only for a match.
+                needed = [(ALL, n) for n in range(len(spec.all)) if (ALL, n) not in by_role] + ([(ANY, 0)] if spec.any and (ANY, 0) not in by_role else [])
+                for role in needed:
+                    hits = self._regex_hits(compiled, role, fields) if role in compiled.regexes else []
+                    if not hits:
+                        return ["no match"]
+                    by_role[role] = hits
+                roles = [role for role in roles if role not in needed]
+            for role in roles:
+                hits = self._regex_hits(compiled, role, fields)
+                if hits:
+                    by_role.setdefault(role, []).extend(hits)
         reasons = []
         vetoes = by_role.get((NONE, 0), [])
         missing = [n for n in range(len(spec.all)) if not by_role.get((ALL, n))]
@@ -327,6 +332,22 @@ class RuleMatcher:
         if scope_only:
             return scope
         return self._describe(compiled, entry_key, text, positive, by_role.get((NEAR, 0), []), scope)
+
+    @staticmethod
+    def _regex_hits(compiled: _CompiledRule, role, fields) -> list[TermHit]:
+        """The hits of one role's regexes in the fields (as one alternation where it compiles)."""
+        patterns, combined = compiled.regexes[role], compiled.combined_regexes.get(role)
+        hits = []
+        for name, base, field_text in fields:
+            if combined is not None:
+                for found in combined.finditer(field_text):
+                    source = _which_regex(patterns, field_text, found.start(), found.end())
+                    hits.append(TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end()))
+            else:
+                for source, pattern in patterns:
+                    for found in pattern.finditer(field_text):
+                        hits.append(TermHit(term=f"/{source}/", field=name, start=base + found.start(), end=base + found.end()))
+        return hits
 
     def _describe(self, compiled: _CompiledRule, entry_key: str, text: EntryText, positive, near, scope) -> Match:
         rule = compiled.rule
