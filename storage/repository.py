@@ -43,6 +43,11 @@ def sync_commitments(session: Session, rules: Iterable, now: datetime, retire_mi
 
 
 
+def parent_ids(session: Session) -> set[str]:
+    """The commitments some other commitment names as its umbrella."""
+    return {parent for parent in session.exec(select(CommitmentRow.parent_id).where(CommitmentRow.parent_id != None)) if parent}  # noqa: E711
+
+
 def children_statuses(session: Session, parent_id: str) -> list[Status]:
     """The statuses of the active commitments that name `parent_id` as their umbrella."""
     rows = session.exec(select(CommitmentRow.status).where(CommitmentRow.parent_id == parent_id, CommitmentRow.active == True))  # noqa: E712

@@ -31,7 +31,7 @@ from tracker.matching.matcher import RuleMatcher
 from tracker.matching.ruleformat import Rule
 from tracker.model import ChannelRoutes, Entry, FeedSource, FetchResult, Match, ParsedFeed, Progress, StatusChange
 from tracker.status.alerts import enqueue_match_alert
-from tracker.status.commitments import recompute_status
+from tracker.status.commitments import lock_order, recompute_parents, recompute_status
 
 log = logging.getLogger("tracker")
 
@@ -340,10 +340,12 @@ def record_matches(
                 continue
             report.matches += 1
             recorded.setdefault(found.rule_id, []).append((found, entry_id, entry))
-    # In id order: each recompute locks its commitment, and two instances locking in
-    # the same order never wait on each other.
-    for rule_id, matches in sorted(recorded.items()):
-        result = recompute_status(session, rule_id, now, routes=tick.routes)
+    # In id order, umbrellas last: each recompute locks its commitment, and two instances
+    # locking in the same order never wait on each other.
+    umbrellas = {rule.parent for rule in tick.rules.values() if rule.parent}
+    for rule_id in lock_order(recorded, umbrellas):
+        matches = recorded[rule_id]
+        result = recompute_status(session, rule_id, now)
         burst = len(matches) >= BURST
         if not burst:
             for found, entry_id, entry in matches:
@@ -358,6 +360,8 @@ def record_matches(
         found, entry_id, entry = _cause_of(result.change, matches, now)
         _enqueue(tick, session, "status_change", f"status:{result.change_id}", found, (entry_id, entry), feed, now, result.change,
                  text=result.timeline())
+    if recorded:
+        report.status_changes += len(recompute_parents(session, recorded, now, tick.routes, done=set(recorded) & umbrellas))
 
 
 def _cause_of(change: StatusChange, matches: list[tuple[Match, int, Entry]], now: datetime) -> tuple[Match, int, Entry]:

@@ -407,7 +407,7 @@ class RuleMatcher:
                 return _Reading(kind, 1.0, "rule" if kind in own else "phrase", phrase, position, year)
         if later:
             return _Reading(SignalKind.DELAY, 0.95, "target", f"target year {moved_year}", self._year_position(text, scope, moved_year), moved_year)
-        model = self._model()
+        model = self._signal_model
         cues = reading_cues(builtin, stated)
         if model is None:
             kind = builtin_signals.strongest(set(builtin))
@@ -440,9 +440,6 @@ class RuleMatcher:
             position = self._best_sentence(model, rule.category, text, scope, kind, cues)
         return _Reading(kind, confidence, "model", phrase, position, year if kind in (SignalKind.DELAY, SignalKind.REAFFIRMED) else None)
 
-    def _model(self) -> SignalModel | None:
-        return self._signal_model
-
     def _phrases_in(self, index: TermIndex, text: EntryText, scope, spans: list | None = None, skip=(), background: bool = False) -> dict[SignalKind, tuple[str, int]]:
         """Each kind of phrase of the index in the scope: its first phrase, and where it is.
         Phrases overlapping a span of `skip` are left out; `spans` collects where each was.
@@ -474,7 +471,7 @@ class RuleMatcher:
         """Where the model reads `kind` most strongly: the quote a reviewer checks."""
         if len(scope) == 1:
             return scope[0][0]
-        scored = [(model.probabilities(_features(category, text.text[begin:end], cues))[kind.value], begin) for begin, end in scope]
+        scored = [(model.probabilities(features(category, text.text[begin:end], cues))[kind.value], begin) for begin, end in scope]
         return max(scored)[1]
 
     def reading_input(self, rule_id: str, entry: Entry) -> tuple[str, tuple[str, ...]] | None:
@@ -489,13 +486,13 @@ class RuleMatcher:
         if scope is None:
             return None
         scope_text = " \n ".join(text.text[begin:end] for begin, end in scope)
-        builtin = self._phrases_in(self._signals, text, scope)
+        builtin = self._phrases_in(self._signals, text, scope, background=True)  # as `_read` finds them
         return scope_text, reading_cues(builtin, builtin_signals.stated_year(scope_text, compiled.rule.stated_years))
 
     def text_reading(self, entry: Entry) -> tuple[str, tuple[str, ...]]:
         """The whole entry as the model would read it, for a text no rule matches."""
         text = EntryText.of(entry.title, entry.summary, entry.content)
-        return text.text, reading_cues(self._phrases_in(self._signals, text, [(0, len(text.text))]), None)
+        return text.text, reading_cues(self._phrases_in(self._signals, text, [(0, len(text.text))], background=True), None)
 
     def _scope_of(self, number: int, text: EntryText):
         result = self._evaluate(number, "", text, self._literal_hits(text).get(number, []), scope_only=True)
@@ -535,9 +532,6 @@ def reading_cues(builtin: dict, stated: tuple[str, int, int] | None) -> tuple[st
         cues.append(f"year_{stated[0]}")
     return tuple(sorted(cues))
 
-
-def _features(category: str, text: str, cues):
-    return features(category, text, cues)
 
 
 

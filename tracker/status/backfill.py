@@ -25,7 +25,7 @@ from tracker.matching.matcher import RuleMatcher
 from tracker.matching.ruleformat import Rule
 from tracker.model import ChannelRoutes, Match, Progress, StatusChange
 from tracker.status.alerts import enqueue_match_alert
-from tracker.status.commitments import recompute_status
+from tracker.status.commitments import lock_order, recompute_parents, recompute_status
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,12 @@ def record_found(
         published = item.published_at or first_seen.get(item.entry_id, now)
         if repository.record_evidence(session, item.entry_id, item.match, published, now) is not None:
             recorded.setdefault(item.match.rule_id, []).append(item)
-    for rule_id, items in sorted(recorded.items()):  # id order, as every lock of commitments is taken
+    umbrellas = {rule.parent for rule in rules.values() if rule.parent}
+    for rule_id in lock_order(recorded, umbrellas):  # id order, umbrellas last, as every lock of commitments is taken
+        items = recorded[rule_id]
         report.new_evidence[rule_id] = len(items)
         noun = "entry" if len(items) == 1 else "entries"
-        result = recompute_status(session, rule_id, now, note=f"backfill: {len(items)} stored {noun} newly matched", routes=routes)
+        result = recompute_status(session, rule_id, now, note=f"backfill: {len(items)} stored {noun} newly matched")
         if result is not None:
             change = result.change
             report.changes.append(change)
@@ -124,6 +126,8 @@ def record_found(
             enqueue_match_alert(session, rules[rule_id], routes, "status_change", f"status:{result.change_id}", basis.match, now,
                                 change=change, text=text, entry_id=basis.entry_id, title=basis.title,
                                 url=basis.url, published_at=basis.published_at, feed_name=basis.feed)
+    if recorded:
+        report.changes += recompute_parents(session, recorded, now, routes, done=set(recorded) & umbrellas)
 
 
 def _basis(items: list[Found], change: StatusChange) -> Found:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -44,20 +44,34 @@ class Recorded:
         return "Timeline: " + " → ".join(f"{step.happened_at.date().isoformat()} {step.new.value.replace('_', ' ')}" for step in self.steps)
 
 
-def recompute_status(
-    session: Session, commitment_id: str, now: datetime, note: str | None = None, routes: ChannelRoutes | None = None, by: str | None = None
-) -> Recorded | None:
+def recompute_status(session: Session, commitment_id: str, now: datetime, note: str | None = None, by: str | None = None) -> Recorded | None:
     """Derive the commitment's status from its whole record and record how it got there:
     one history row per step the replay took since the record's last one, each with the
-    date it happened. Then its umbrella (`parent`), derived from its children, whose
-    change is alerted here when `routes` are given (the caller alerts its own)."""
-    recorded = _recompute_one(session, commitment_id, now, note, by)
-    row = repository.commitment(session, commitment_id)
-    if row is not None and row.parent_id and repository.commitment(session, row.parent_id) is not None:
-        moved = _recompute_one(session, row.parent_id, now, note=f"derived from the commitments under it ({commitment_id} moved)")
-        if moved is not None and routes is not None:
-            enqueue_change_alert(session, routes, repository.commitment(session, row.parent_id), moved.change, moved.change_id, now, moved.timeline())
-    return recorded
+    date it happened. Its umbrella follows in `recompute_parents`, once the caller is done
+    with the children."""
+    return _recompute_one(session, commitment_id, now, note, by)
+
+
+def recompute_parents(session: Session, child_ids: Iterable[str], now: datetime, routes: ChannelRoutes, done: Iterable[str] = ()) -> list[StatusChange]:
+    """The umbrellas of the children just recomputed (but those in `done`), derived from
+    their children and alerted. After every child and in id order: a transaction holding
+    an umbrella's lock never asks for a child's, so two instances never wait on each other."""
+    parents = sorted({row.parent_id for child in set(child_ids) if (row := repository.commitment(session, child)) is not None and row.parent_id} - set(done))
+    changes = []
+    for parent_id in parents:
+        if repository.commitment(session, parent_id) is None:
+            continue
+        moved = _recompute_one(session, parent_id, now, note="derived from the commitments under it")
+        if moved is not None:
+            changes.append(moved.change)
+            enqueue_change_alert(session, routes, repository.commitment(session, parent_id), moved.change, moved.change_id, now, moved.timeline())
+    return changes
+
+
+def lock_order(commitment_ids: Iterable[str], parents: Iterable[str]) -> list[str]:
+    """Children (and commitments without children) first, umbrellas last, each in id order."""
+    umbrellas = set(parents)
+    return sorted(set(commitment_ids), key=lambda commitment_id: (commitment_id in umbrellas, commitment_id))
 
 
 def _recompute_one(session: Session, commitment_id: str, now: datetime, note: str | None, by: str | None = None) -> Recorded | None:
@@ -134,11 +148,13 @@ def dismiss_evidence(
     changes = []
     with Session(engine) as session:
         touched = repository.dismiss_evidence(session, entry_id, commitment_id, note, now)
-        for touched_id in sorted(set(touched)):
-            result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}", routes=routes)
+        parents = repository.parent_ids(session)
+        for touched_id in lock_order(touched, parents):
+            result = recompute_status(session, touched_id, now, note=f"entry {entry_id} dismissed: {note}")
             if result:
                 changes.append(result.change)
                 enqueue_change_alert(session, routes, repository.commitment(session, touched_id), result.change, result.change_id, now, result.timeline())
+        changes += recompute_parents(session, touched, now, routes, done=touched)
         session.commit()
     return touched, changes
 
@@ -154,11 +170,12 @@ def label_evidence(
         if not repository.label_evidence(session, entry_id, commitment_id, signal, note, by, now):
             return False, None
         why = f"entry {entry_id} read as {signal.value} by {by or 'a reviewer'}" + (f": {note}" if note else "")
-        result = recompute_status(session, commitment_id, now, note=why, routes=routes, by=by)
+        result = recompute_status(session, commitment_id, now, note=why, by=by)
         change = None
         if result:
             change = result.change
             enqueue_change_alert(session, routes, repository.commitment(session, commitment_id), change, result.change_id, now, result.timeline())
+        recompute_parents(session, [commitment_id], now, routes, done=[commitment_id])
         session.commit()
     return True, change
 
@@ -206,10 +223,12 @@ def enqueue_summary(session: Session, routes: ChannelRoutes, now: datetime) -> s
 
 def _check_deadline(session: Session, routes: ChannelRoutes, commitment_id: str, now: datetime, remind_days: Sequence[int], alert: bool = True) -> int:
     """One commitment's deadline: the status change, or a reminder when one is due."""
-    result = recompute_status(session, commitment_id, now, routes=routes if alert else None)
+    result = recompute_status(session, commitment_id, now)
     row = repository.commitment(session, commitment_id)
     if result and alert:
         enqueue_change_alert(session, routes, row, result.change, result.change_id, now, result.timeline())
+    if result and alert:
+        recompute_parents(session, [commitment_id], now, routes, done=[commitment_id])
     if Status(row.status) in FINAL_STATUSES or row.status == Status.OVERDUE.value:
         return 1 if result else 0
     days = reminder_due(row.deadline, now.date(), remind_days)
