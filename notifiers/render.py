@@ -36,7 +36,9 @@ def headline(alert: Alert) -> str:
     if alert.kind == "status_change":
         return f"{alert.commitment_title}: {status_label(alert.old_status)} → {status_label(alert.new_status)}"
     if alert.kind == "evidence":
-        return f"{alert.commitment_title}: new evidence ({alert.signal or 'mention'})"
+        # A reading too unsure to move the status says so wherever it is shown.
+        look = ", needs a look: it moved no status" if alert.needs_review else ""
+        return f"{alert.commitment_title}: new evidence ({alert.signal or 'mention'}{look})"
     if alert.kind == "reminder":
         return f"{alert.commitment_title}: deadline {alert.deadline.isoformat() if alert.deadline else ''} approaching"
     return alert.commitment_title

@@ -114,6 +114,8 @@ def test_a_label_holds_through_retraining_and_the_next_poll(tmp_path, cli):
     assert row["status"] == "at_risk"
     history = json.loads(cli("--config", str(config), "show", "toyota-solid-state", "--format", "json").stdout)["history"]
     assert any(change["by"] == "ana" and "hopes are not a step" in change["note"] for change in history)
+    card = cli("--config", str(config), "show", "toyota-solid-state").stdout
+    assert "read as doubt by ana: hopes are not a step" in card  # who and why, where a reviewer reads the history
     info = json.loads(cli("--config", str(config), "signals").stdout)
     assert info["person_labels"] == 1
 
@@ -179,3 +181,13 @@ def test_umbrellas_are_locked_after_their_children_so_instances_never_wait_on_ea
 
     assert lock_order(["ice-phaseout-2035", "ice-phaseout-2035-eu", "bri-green", "ice-phaseout-2035-uk"], {"ice-phaseout-2035"}) == [
         "bri-green", "ice-phaseout-2035-eu", "ice-phaseout-2035-uk", "ice-phaseout-2035"]
+
+
+def test_a_console_alert_for_an_unsure_reading_says_it_needs_a_look():
+    from datetime import date
+
+    from notifiers.render import plain_text
+    from tracker.model import Alert
+
+    alert = Alert(kind="evidence", commitment_id="x", commitment_title="X", signal="abandoned", needs_review=True, entry_id=1)
+    assert "needs a look: it moved no status" in plain_text(alert, date(2026, 1, 1))

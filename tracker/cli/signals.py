@@ -44,7 +44,7 @@ def signals_train(app: App) -> None:
 
 
 @signals.command("evaluate")
-@click.option("--folds", default=5, show_default=True, help="Cross-validation folds on the shipped examples.")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2), help="Cross-validation folds on the shipped examples.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
 @click.pass_obj
 def signals_evaluate(app: App, folds: int, fmt: str) -> None:

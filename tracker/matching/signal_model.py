@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import re
 import zlib
 from array import array
@@ -148,8 +149,11 @@ class SignalModel:
 
     def to_bytes(self) -> bytes:
         header = json.dumps(self.header, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        indices = array("i", sorted(self._row, key=self._row.get))
-        body = len(header).to_bytes(4, "big") + header + len(indices).to_bytes(4, "big") + indices.tobytes() + self._weights.tobytes()
+        indices, weights = array("i", sorted(self._row, key=self._row.get)), array("f", self._weights)
+        if sys.byteorder == "big":  # the file is little-endian on every machine: one file for every instance
+            indices.byteswap()
+            weights.byteswap()
+        body = len(header).to_bytes(4, "big") + header + len(indices).to_bytes(4, "big") + indices.tobytes() + weights.tobytes()
         return _MAGIC + zlib.compress(body, 6)
 
     @classmethod
@@ -169,6 +173,12 @@ class SignalModel:
         indices.frombytes(body[position:position + 4 * count])
         weights = array("f")
         weights.frombytes(body[position + 4 * count:])
+        if sys.byteorder == "big":
+            indices.byteswap()
+            weights.byteswap()
+        missing = [key for key in ("labels", "intercepts", "calibration", "featurizer") if key not in header]
+        if missing:
+            raise ValueError(f"signal model file lacks {', '.join(missing)}")
         if len(weights) != count * len(header["labels"]):
             raise ValueError("signal model file is truncated")
         return cls(header, indices, weights)

@@ -65,5 +65,7 @@ def _cause(change: dict[str, Any]) -> str:
         return "the deadline passed without the target reported met"
     if change["evidence_title"]:
         revised = f", revised target {change['revised_target_year']}" if change.get("revised_target_year") else ""
-        return f"{change['cause']}: {change['evidence_title']} ({change['evidence_feed']}){revised}"
+        # A person's reading of the entry (a label) says who and why.
+        why = f"; {change['note']}" if change.get("by") and change.get("note") else ""
+        return f"{change['cause']}: {change['evidence_title']} ({change['evidence_feed']}){revised}{why}"
     return change["cause"] + (f": {change['note']}" if change.get("note") else "")

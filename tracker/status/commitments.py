@@ -61,7 +61,7 @@ def recompute_parents(session: Session, child_ids: Iterable[str], now: datetime,
     for parent_id in parents:
         if repository.commitment(session, parent_id) is None:
             continue
-        moved = _recompute_one(session, parent_id, now, note="derived from the commitments under it")
+        moved = _recompute_one(session, parent_id, now, note=None)
         if moved is not None:
             changes.append(moved.change)
             enqueue_change_alert(session, routes, repository.commitment(session, parent_id), moved.change, moved.change_id, now, moved.timeline())
