@@ -191,3 +191,18 @@ def test_a_console_alert_for_an_unsure_reading_says_it_needs_a_look():
 
     alert = Alert(kind="evidence", commitment_id="x", commitment_title="X", signal="abandoned", needs_review=True, entry_id=1)
     assert "needs a look: it moved no status" in plain_text(alert, date(2026, 1, 1))
+
+
+def test_a_commitment_named_only_deep_in_a_long_article_is_a_passing_mention(shipped_matcher):
+    filler = "The city council debated parking fees and the new library for most of the evening. " * 30
+    deep = Entry(key="deep", title="Council meeting notes", content=filler + "Toyota says its solid-state battery plan is on schedule.")
+    lead = Entry(key="lead", title="Council meeting notes", content="Toyota says its solid-state battery plan is on schedule. " + filler)
+    assert "toyota-solid-state" not in {match.rule_id for match in shipped_matcher.match(deep)}
+    assert "toyota-solid-state" in {match.rule_id for match in shipped_matcher.match(lead)}
+
+
+def test_chinese_terms_far_apart_in_one_paragraph_are_not_near_each_other(shipped_matcher):
+    far = "丰田" + "今天的天气很好，我们去公园散步，然后吃了午饭，下午看了一场电影，晚上和朋友聊天。" * 4 + "固态电池"
+    near = "丰田宣布固态电池将于2027年量产"
+    assert "toyota-solid-state" not in {match.rule_id for match in shipped_matcher.match(Entry(key="far", title="x", summary=far))}
+    assert "toyota-solid-state" in {match.rule_id for match in shipped_matcher.match(Entry(key="near", title=near))}

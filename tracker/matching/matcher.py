@@ -328,6 +328,8 @@ class RuleMatcher:
             return [f"the `all` groups hit, but not within {spec.within} words of each other"]
         any_hits = by_role.get((ANY, 0), [])
         positive = [hit for hits in group_hits for hit in hits] + any_hits
+        if not _in_the_lead(text, positive):
+            return [f"every hit is deep in the article's text (past the first {CONTENT_LEAD_CHARS} characters of its summary and content): a passing mention"]
         scope = _signal_scope(text, group_hits + ([any_hits] if any_hits else []))
         if scope_only:
             return scope
@@ -535,9 +537,28 @@ def reading_cues(builtin: dict, stated: tuple[str, int, int] | None) -> tuple[st
 
 
 
+# News about a commitment names it in the title, the summary or the article's opening;
+# an article that only gets to it far down mentions it in passing.
+CONTENT_LEAD_CHARS = 1500
+
+
+def _in_the_lead(text: EntryText, hits: list[TermHit]) -> bool:
+    """A hit in the title, or in the opening of the summary or the content."""
+    starts = {name: start for name, start, _end in text.spans}
+    return any(hit.field == "title" or hit.start - starts.get(hit.field, 0) < CONTENT_LEAD_CHARS for hit in hits)
+
+
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_UNSPACED}]{{1,2}}|[^\s{_UNSPACED}]+")
+
+
 def _within(text: str, group_hits: list[list[TermHit]], words: int) -> bool:
-    """Is there a window of `words` words holding a hit of every group?"""
-    starts = [found.start() for found in re.finditer(r"\S+", text)]
+    """Is there a window of `words` words holding a hit of every group?
+
+    Chinese and Japanese are written without spaces: there every two characters count
+    as a word (about a word's length), or a whole paragraph would be one "word" and
+    every term in it "near" every other."""
+    starts = [found.start() for found in _WORD.finditer(text)]
     positions = sorted(
         (bisect.bisect_right(starts, hit.start) - 1, group)
         for group, hits in enumerate(group_hits)
