@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from notifiers import DeliveryError, Sending, Sent
 from notifiers.render import STATUS_EMOJI, days_left, headline, plain_text, status_label
-from tracker.model import Alert, ThreadRef
+from tracker.model import SIGNALS_TO_CHOOSE, Alert, ThreadRef
 
 log = logging.getLogger("tracker")
 
@@ -256,8 +256,6 @@ def render_actions(alert: Alert) -> dict[str, Any]:
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
 
 
-# The signals a person may give an entry, in the menu's order (our words only).
-LABELS = ("progress", "reaffirmed", "doubt", "delay", "weakened", "abandoned", "achieved", "mention")
 
 
 def reading_line(alert: Alert) -> str:
@@ -274,7 +272,7 @@ def _label_menu(alert: Alert) -> dict[str, Any]:
     """"Read as…": the person's signal for this entry and commitment (`tracker evidence label`)."""
     options = [
         {"text": {"type": "plain_text", "text": label}, "value": json.dumps({"commitment_id": alert.commitment_id, "entry_id": alert.entry_id, "signal": label}, separators=(",", ":"))}
-        for label in LABELS
+        for label in (kind.value for kind in SIGNALS_TO_CHOOSE)
     ]
     return {"type": "static_select", "action_id": "label", "placeholder": {"type": "plain_text", "text": "Read as…"}, "options": options}
 

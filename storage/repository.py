@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from storage.sql import dialect_insert as _insert, serialize
-from storage.tables import CommitmentRow, EntryRow, EvidenceRow, FeedRow, StatusChangeRow
+from storage.tables import CommitmentRow, DeliveryRow, EntryRow, EvidenceRow, FeedRow, StatusChangeRow
 from tracker.model import Evidence, Match, Override, SignalKind, Status, StatusChange
 
 
@@ -56,8 +56,6 @@ def children_statuses(session: Session, parent_id: str) -> list[Status]:
 
 def is_new_database(session: Session) -> bool:
     """Nothing recorded yet: no status ever changed, no alert ever queued (a first run)."""
-    from storage.tables import DeliveryRow
-
     return session.exec(select(StatusChangeRow.id).limit(1)).first() is None and session.exec(select(DeliveryRow.id).limit(1)).first() is None
 
 

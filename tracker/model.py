@@ -48,6 +48,10 @@ class SignalKind(str, enum.Enum):
     ACHIEVED = "achieved"
 
 
+# The signals in the order a person picks one (`tracker evidence label`, Slack's menu).
+SIGNALS_TO_CHOOSE = tuple(SignalKind(name) for name in ("progress", "reaffirmed", "doubt", "delay", "weakened", "abandoned", "achieved", "mention"))
+
+
 @dataclass(frozen=True)
 class FeedSource:
     """What the fetcher needs to know about one feed: where it is and what it last saw."""

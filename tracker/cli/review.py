@@ -9,7 +9,7 @@ import click
 
 from tracker.app import App, utc_now
 from tracker.cli.common import EVIDENCE_COLUMNS, FORMATS, STATUS_COLUMNS, echo, end_of_day
-from tracker.model import STATUS_SORT_KEYS, Status
+from tracker.model import SIGNALS_TO_CHOOSE, STATUS_SORT_KEYS, Status
 from tracker.output import render
 
 
@@ -144,13 +144,10 @@ def evidence_dismiss(app: App, entry_id: int, commitment_id: str | None, note: s
         click.echo(f"{change.commitment_id}: {change.old.value} → {change.new.value}")
 
 
-SIGNAL_NAMES = ("progress", "reaffirmed", "doubt", "delay", "weakened", "abandoned", "achieved", "mention")
-
-
 @evidence.command("label")
 @click.argument("entry_id", type=int)
 @click.argument("commitment_id")
-@click.argument("signal", type=click.Choice(SIGNAL_NAMES))
+@click.argument("signal", type=click.Choice([kind.value for kind in SIGNALS_TO_CHOOSE]))
 @click.option("--note", help="Why: kept in the history and beside the label.")
 @click.option("--by", "by", help="Who decided (shown in the history).")
 @click.pass_obj

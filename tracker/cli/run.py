@@ -163,10 +163,10 @@ def daily_jobs(settings: Settings, current_app, first_run: bool = False) -> list
     from tracker.scheduler import DailyJob
     from tracker.status.commitments import check_deadlines
 
-    first = {"run": first_run}
-
     def deadlines(tick) -> None:
-        check_deadlines(tick.engine, tick.routes, settings.status.remind_days, tick.clock(), first_run=first.pop("run", False))
+        nonlocal first_run  # the summary is for the first run only
+        check_deadlines(tick.engine, tick.routes, settings.status.remind_days, tick.clock(), first_run=first_run)
+        first_run = False
         deliver(tick, TickReport())
 
     def digest(tick) -> None:

@@ -151,8 +151,10 @@ class Explanation:
 # this share of that choice's probability (cross-validated on the shipped examples,
 # 0.8 was the best of 0.3-1.0, by a hair: benchmarks/README.md, "Signals").
 PHRASE_BACKING = 0.8
-# How sure a model reading is at least when a built-in phrase of the same kind is there.
+# How sure a model reading is at least when a built-in phrase of the same kind is there,
+# and a reading decided by a year stated for the commitment against its target.
 AGREEMENT_CONFIDENCE = 0.6
+TARGET_CONFIDENCE = 0.6
 # Signals a stated year never overrides: the model read a move that a year cannot undo.
 _MOVES = (SignalKind.ABANDONED, SignalKind.WEAKENED, SignalKind.DELAY)
 
@@ -332,7 +334,7 @@ class RuleMatcher:
             return [f"every hit is deep in the article's text (past the first {CONTENT_LEAD_CHARS} characters of its summary and content): a passing mention"]
         scope = _signal_scope(text, group_hits + ([any_hits] if any_hits else []))
         if scope_only:
-            return scope
+            return _Scope(scope)
         return self._describe(compiled, entry_key, text, positive, by_role.get((NEAR, 0), []), scope)
 
     @staticmethod
@@ -413,7 +415,7 @@ class RuleMatcher:
         cues = reading_cues(builtin, stated)
         if model is None:
             kind = builtin_signals.strongest(set(builtin))
-            confidence, source = (1.0, "phrase") if kind in builtin else (0.5, "phrase")
+            confidence, source = (1.0 if kind in builtin else 0.5), "phrase"
         else:
             read = model.read(rule.category, scope_text, cues)
             kind, confidence, source = read.signal, read.confidence, "model"
@@ -429,12 +431,11 @@ class RuleMatcher:
             # A later year is a slip whatever else the text says; the same year turns a
             # bare mention into a reaffirmation (a concrete step stays progress).
             if decided is SignalKind.DELAY or kind is SignalKind.MENTION:
-                return _Reading(decided, max(confidence, 0.6), "target", f"target year {stated_value}",
+                return _Reading(decided, max(confidence, TARGET_CONFIDENCE), "target", f"target year {stated_value}",
                                 self._year_position(text, scope, stated_value), stated_value)
-        if model is None:
-            phrase, position = builtin.get(kind, (None, None))
-            return _Reading(kind, confidence, source, phrase, position, year)
         phrase, position = builtin.get(kind, (None, None))
+        if model is None:
+            return _Reading(kind, confidence, source, phrase, position, year)
         if phrase is not None:
             # The model and a built-in phrase read the same: two readings agree.
             confidence = max(confidence, AGREEMENT_CONFIDENCE)
@@ -496,15 +497,20 @@ class RuleMatcher:
         text = EntryText.of(entry.title, entry.summary, entry.content)
         return text.text, reading_cues(self._phrases_in(self._signals, text, [(0, len(text.text))], background=True), None)
 
-    def _scope_of(self, number: int, text: EntryText):
+    def _scope_of(self, number: int, text: EntryText) -> "_Scope | None":
+        """The sentences the rule's reading looks at, or None when the rule does not match."""
         result = self._evaluate(number, "", text, self._literal_hits(text).get(number, []), scope_only=True)
-        return result if isinstance(result, list) and result and isinstance(result[0], tuple) else None
+        return result if isinstance(result, _Scope) else None
 
 
 # A clause that gives the circumstances: what follows in it is not the subject's move.
 _CONCESSIVE = re.compile(
     r"(?:\b(?:despite|in spite of|notwithstanding|regardless of|even as|amid|amidst|trotz|malgre|pese a|a pesar de|nonostante)\b|尽管|儘管|不顾)[^,;:.!?，。、]*$"
 )
+
+
+class _Scope(list):
+    """The (begin, end) spans a match's signal is read in (what `scope_only` returns, not reasons)."""
 
 
 @dataclass(frozen=True)
@@ -533,8 +539,6 @@ def reading_cues(builtin: dict, stated: tuple[str, int, int] | None) -> tuple[st
     if stated:
         cues.append(f"year_{stated[0]}")
     return tuple(sorted(cues))
-
-
 
 
 # News about a commitment names it in the title, the summary or the article's opening;

@@ -12,7 +12,7 @@ from typing import Iterable, Mapping, Sequence
 from tracker.matching.examples import EXAMPLES_DIR, NewsExample, examples_digest, load_examples
 from tracker.matching.matcher import RuleMatcher
 from tracker.matching.ruleformat import Rule
-from tracker.matching.signal_model import Labelled, SignalModel, cross_validate, train
+from tracker.matching.signal_model import LABELS, Labelled, SignalModel, cross_validate, train
 from tracker.model import Entry
 
 # A person's label weighs more than a shipped example: it is this team's own reading.
@@ -35,11 +35,11 @@ def from_examples(examples: Sequence[NewsExample], rules: Mapping[str, Rule]) ->
     matcher = RuleMatcher(list(rules.values()), signal_model=None)
     readings = []
     for example in examples:
-        if example.near_miss or example.signal is None:
+        if example.near_miss:  # NewsExample guarantees every other one a signal and a category
             continue
         entry = Entry(key=example.source, title=example.title, summary=example.text)
         text, cues = (matcher.reading_input(example.rule, entry) if example.rule in rules else None) or matcher.text_reading(entry)
-        readings.append(Labelled(example.category or rules[example.rule].category, text, example.signal, cues))
+        readings.append(Labelled(example.category, text, example.signal, cues))
     return readings
 
 
@@ -68,8 +68,6 @@ class Evaluation:
     @property
     def labels(self) -> list[str]:
         seen = {label for pair in self.pairs for label in pair}
-        from tracker.matching.signal_model import LABELS
-
         return [label for label in LABELS if label in seen]
 
     def precision_recall(self) -> dict[str, tuple[float, float, int]]:

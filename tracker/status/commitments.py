@@ -49,36 +49,11 @@ def recompute_status(session: Session, commitment_id: str, now: datetime, note: 
     one history row per step the replay took since the record's last one, each with the
     date it happened. Its umbrella follows in `recompute_parents`, once the caller is done
     with the children."""
-    return _recompute_one(session, commitment_id, now, note, by)
-
-
-def recompute_parents(session: Session, child_ids: Iterable[str], now: datetime, routes: ChannelRoutes, done: Iterable[str] = ()) -> list[StatusChange]:
-    """The umbrellas of the children just recomputed (but those in `done`), derived from
-    their children and alerted. After every child and in id order: a transaction holding
-    an umbrella's lock never asks for a child's, so two instances never wait on each other."""
-    parents = sorted({row.parent_id for child in set(child_ids) if (row := repository.commitment(session, child)) is not None and row.parent_id} - set(done))
-    changes = []
-    for parent_id in parents:
-        if repository.commitment(session, parent_id) is None:
-            continue
-        moved = _recompute_one(session, parent_id, now, note=None)
-        if moved is not None:
-            changes.append(moved.change)
-            enqueue_change_alert(session, routes, repository.commitment(session, parent_id), moved.change, moved.change_id, now, moved.timeline())
-    return changes
-
-
-def lock_order(commitment_ids: Iterable[str], parents: Iterable[str]) -> list[str]:
-    """Children (and commitments without children) first, umbrellas last, each in id order."""
-    umbrellas = set(parents)
-    return sorted(set(commitment_ids), key=lambda commitment_id: (commitment_id in umbrellas, commitment_id))
-
-
-def _recompute_one(session: Session, commitment_id: str, now: datetime, note: str | None, by: str | None = None) -> Recorded | None:
     row = repository.commitment(session, commitment_id, lock=True)
     # The record's time never runs backwards: after the clock is set back, a deadline
-    # already passed stays passed instead of un-missing the commitment.
-    now = max(now, row.status_since) if row.status_since else now
+    # already passed stays passed instead of un-missing the commitment. (Record time, not
+    # `status_since`: that is when things happened, and a feed may date an article ahead.)
+    now = max(now, row.updated_at) if row.updated_at else now
     derived = derive_status(
         repository.evidence_for_status(session, commitment_id),
         row.deadline,
@@ -96,6 +71,28 @@ def _recompute_one(session: Session, commitment_id: str, now: datetime, note: st
     if note or by:
         changes = [replace(change, note=note, changed_by=by) for change in changes]
     return Recorded(tuple(changes), tuple(repository.record_status_change(session, change) for change in changes))
+
+
+def recompute_parents(session: Session, child_ids: Iterable[str], now: datetime, routes: ChannelRoutes, done: Iterable[str] = ()) -> list[StatusChange]:
+    """The umbrellas of the children just recomputed (but those in `done`), derived from
+    their children and alerted. After every child and in id order: a transaction holding
+    an umbrella's lock never asks for a child's, so two instances never wait on each other."""
+    parents = sorted({row.parent_id for child in set(child_ids) if (row := repository.commitment(session, child)) is not None and row.parent_id} - set(done))
+    changes = []
+    for parent_id in parents:
+        if repository.commitment(session, parent_id) is None:
+            continue
+        moved = recompute_status(session, parent_id, now)
+        if moved is not None:
+            changes.append(moved.change)
+            enqueue_change_alert(session, routes, repository.commitment(session, parent_id), moved.change, moved.change_id, now, moved.timeline())
+    return changes
+
+
+def lock_order(commitment_ids: Iterable[str], parents: Iterable[str]) -> list[str]:
+    """Children (and commitments without children) first, umbrellas last, each in id order."""
+    umbrellas = set(parents)
+    return sorted(set(commitment_ids), key=lambda commitment_id: (commitment_id in umbrellas, commitment_id))
 
 
 
@@ -227,7 +224,6 @@ def _check_deadline(session: Session, routes: ChannelRoutes, commitment_id: str,
     row = repository.commitment(session, commitment_id)
     if result and alert:
         enqueue_change_alert(session, routes, row, result.change, result.change_id, now, result.timeline())
-    if result and alert:
         recompute_parents(session, [commitment_id], now, routes, done=[commitment_id])
     if Status(row.status) in FINAL_STATUSES or row.status == Status.OVERDUE.value:
         return 1 if result else 0

@@ -186,13 +186,6 @@ def _status_of(event: Evidence, metric: MetricTarget | None, previous: float | N
     return (Status.ON_TRACK if improving else Status.AT_RISK), "metric"
 
 
-def status_change(commitment_id: str, current: Status, derived: Derived, now: datetime) -> StatusChange | None:
-    """The change to record, or None when the record leaves the status where it is."""
-    if derived.status == current:
-        return None
-    return _change(commitment_id, current, derived, now)
-
-
 def _change(commitment_id: str, old: Status, step: Derived, now: datetime) -> StatusChange:
     basis = step.basis if step.cause in ("evidence", "metric") else None
     return StatusChange(

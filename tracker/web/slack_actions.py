@@ -101,12 +101,7 @@ def parse_click(payload: Any) -> Click:
 
 def _read_value(action: str, text: Any) -> tuple[str, Status | None, int | None]:
     """The button's value, as render_actions wrote it: commitment, status shown, entry shown."""
-    try:
-        value = json.loads(text or "")
-    except (TypeError, ValueError):
-        raise MalformedClick("the button's value is not JSON") from None
-    if not isinstance(value, dict) or not isinstance(value.get("commitment_id"), str) or not value["commitment_id"]:
-        raise MalformedClick("the button's value names no commitment_id")
+    value = _value_naming_a_commitment(text, "the button's value")
     status, entry_id = value.get("status"), value.get("entry_id")
     if status is not None and status not in {item.value for item in Status}:
         raise MalformedClick(f"unknown status {status!r} in the button's value")
@@ -115,14 +110,20 @@ def _read_value(action: str, text: Any) -> tuple[str, Status | None, int | None]
     return value["commitment_id"], Status(status) if status else None, entry_id
 
 
-def _read_label(text: Any) -> tuple[str, int, SignalKind]:
-    """The chosen option of a card's "Read as…" menu: commitment, entry, signal."""
+def _value_naming_a_commitment(text: Any, what: str) -> dict:
+    """The JSON object a card put in a button or an option, naming its commitment."""
     try:
         value = json.loads(text or "")
     except (TypeError, ValueError):
-        raise MalformedClick("the chosen option's value is not JSON") from None
+        raise MalformedClick(f"{what} is not JSON") from None
     if not isinstance(value, dict) or not isinstance(value.get("commitment_id"), str) or not value["commitment_id"]:
-        raise MalformedClick("the chosen option names no commitment_id")
+        raise MalformedClick(f"{what} names no commitment_id")
+    return value
+
+
+def _read_label(text: Any) -> tuple[str, int, SignalKind]:
+    """The chosen option of a card's "Read as…" menu: commitment, entry, signal."""
+    value = _value_naming_a_commitment(text, "the chosen option's value")
     entry_id = value.get("entry_id")
     if not isinstance(entry_id, int) or isinstance(entry_id, bool):
         raise MalformedClick("the chosen option names no entry_id")
