@@ -155,3 +155,41 @@ def test_a_yaml_slip_is_told_in_plain_words_with_the_parsers_own_after_them(tmp_
     (tmp_path / "rule.yaml").write_text(text, encoding="utf-8")
     [problem] = load_rules([tmp_path]).problems
     assert words in str(problem) and "(parser: " in str(problem)
+
+
+def _laughs(depth: int) -> str:
+    """A rule file whose aliases nest `depth` deep: 9**depth strings once expanded."""
+    lines = ["id: lol", "title: laughs", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, depth + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_rule_file_full_of_aliases_is_refused_at_once_with_its_place(cli, tmp_path):
+    (tmp_path / "laughs.yaml").write_text(_laughs(12), encoding="utf-8")  # 9**12 strings if expanded
+    result = cli("--config", str(write_config(tmp_path, [], rules=[tmp_path])), "rules", "check")
+    assert result.exit_code == 1
+    assert "laughs.yaml:3:5: YAML anchor &a0: rule files may not use anchors or aliases" in result.output
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("id: a\ntitle: &t b\n", "2:8: YAML anchor &t"),
+        ("id: a\ntitle: b\nlabel: *t\n", "3:8: YAML alias *t"),
+        ("id: a\ntitle: b\nmatch:\n  <<: {any: [x]}\n", "4:3: YAML merge key <<"),
+        ("id: a\ntitle: b\nnotes: [" + ", ".join(["x"] * 60_000) + "]\n", "too many for a rule file"),
+        ("id: a\ntitle: b\nnotes: '" + "x" * 600_000 + "'\n", "a rule file may have at most 524,288"),
+    ],
+)
+def test_anchors_aliases_merge_keys_and_giant_files_are_refused(tmp_path, text, words):
+    (tmp_path / "rule.yaml").write_text(text, encoding="utf-8")
+    [problem] = load_rules([tmp_path]).problems
+    assert words in str(problem)
+
+
+def test_a_quoted_double_angle_is_text_not_a_merge(tmp_path):
+    text = (DATA / "rules" / "toyota-solid-state.yaml").read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    (tmp_path / "toyota.yaml").write_text(text.replace(title, "title: '<<'"), encoding="utf-8")
+    loaded = load_rules([tmp_path])
+    assert not loaded.problems and loaded.rules[0].title == "<<"
