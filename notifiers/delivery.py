@@ -39,6 +39,9 @@ class Sender:
     routes: ChannelRoutes
     pacer: Pacer
     clock: Callable[[], datetime]
+    # The instance id stamped on each claim (storage.registry), so that a restart takes
+    # back at once what a dead sender held.
+    holder: str | None = None
 
 
 def deliver_pending(sender: Sender) -> DeliveryReport:
@@ -59,7 +62,7 @@ def deliver_pending(sender: Sender) -> DeliveryReport:
             # One at a time, each lease from its own claim: a sender that dies, or a
             # long paced queue, holds one delivery's lease, not the queue's.
             now = sender.clock()
-            claimed = outbox.claim_deliveries(session, now, limit=1)
+            claimed = outbox.claim_deliveries(session, now, limit=1, holder=sender.holder)
             if not claimed:
                 break
             if not _deliver_one(sender, session, claimed[0], now, report):

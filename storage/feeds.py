@@ -133,6 +133,7 @@ def record_fetch_failure(
     feed.last_polled_at = now
     feed.consecutive_failures += 1
     feed.next_check_at = next_check_at
+    feed.lease_holder = None
     session.add(feed)
     return feed
 
@@ -166,6 +167,7 @@ def record_fetch_success(
     feed.last_polled_at = feed.last_success_at = now
     feed.consecutive_failures = 0
     feed.next_check_at = next_check_at
+    feed.lease_holder = None
     if etag is not None or last_modified is not None or status != "304":
         feed.etag, feed.last_modified = etag, last_modified
     if body_hash is not None:

@@ -30,12 +30,15 @@ def enqueue_delivery(session: Session, dedupe_key: str, kind: str, channel: str 
     )
 
 
-def claim_deliveries(session: Session, now: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=5)) -> list[DeliveryRow]:
+def claim_deliveries(
+    session: Session, now: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=5), holder: str | None = None
+) -> list[DeliveryRow]:
     """Claim due deliveries with a conditional UPDATE, so two senders never take the same row.
 
     A claim is a lease: a row left in `sending` by a process that died is claimable
-    again once the lease has expired, and is then marked in doubt, since the
-    message may have gone out before the process died.
+    again once the lease has expired, or at once when its `holder` is known dead
+    (storage.registry), and is then marked in doubt, since the message may have gone
+    out before the process died.
 
     One commitment's deliveries go out one at a time, whichever instance sends them:
     a delivery is not claimed while another of its commitment is being sent, so two
@@ -68,6 +71,7 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 100, lease: t
             .values(
                 state="sending",
                 next_attempt_at=now + lease,
+                lease_holder=holder,
                 attempts=DeliveryRow.attempts + 1,
                 in_doubt=case((DeliveryRow.state == "sending", True), else_=DeliveryRow.in_doubt),
             )
@@ -84,7 +88,7 @@ def mark_delivered(session: Session, delivery_id: int, remote_id: str | None, no
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
-        .values(state="sent", sent_at=now, remote_id=remote_id, last_error=None, in_doubt=False)
+        .values(state="sent", sent_at=now, remote_id=remote_id, last_error=None, in_doubt=False, lease_holder=None)
     )
 
 
@@ -93,12 +97,12 @@ def mark_failed(session: Session, delivery_id: int, error: str, retry_at: dateti
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
-        .values(state="failed" if retry_at else "parked", last_error=error, next_attempt_at=retry_at, in_doubt=in_doubt)
+        .values(state="failed" if retry_at else "parked", last_error=error, next_attempt_at=retry_at, in_doubt=in_doubt, lease_holder=None)
     )
 
 
 def mark_muted(session: Session, delivery_id: int, note: str) -> None:
-    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(state="muted", last_error=note))
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(state="muted", last_error=note, lease_holder=None))
 
 
 def retry(session: Session, now: datetime, delivery_id: int | None = None) -> int:

@@ -74,6 +74,9 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     disabled_reason: Optional[str] = None
     items: int = 0
+    # The instance (storage.registry) whose claim `next_check_at` is while it works on
+    # the feed; cleared when the check is recorded. A dead holder's claim is released.
+    lease_holder: Optional[str] = None
 
 
 class EntryRow(SQLModel, table=True):
@@ -209,6 +212,8 @@ class DeliveryRow(SQLModel, table=True):
     # sending): look before sending again.
     in_doubt: bool = False
     next_attempt_at: Optional[datetime] = _utc_column()
+    # The instance sending it (state `sending`): a dead holder's delivery is due at once.
+    lease_holder: Optional[str] = None
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
     remote_id: Optional[str] = None
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -243,7 +248,28 @@ class JobRunRow(SQLModel, table=True):
     instance: str
 
 
-ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow, ThreadRow, JobRunRow)
+class InstanceRow(SQLModel, table=True):
+    """A process that claims work (feeds, deliveries, calendar jobs), while it lives.
+
+    `host`, `pid` and `pid_started` let an instance on the same host tell at once that
+    another is gone (a pid can be reused; its start time cannot); `heartbeat_at`,
+    renewed every half tick, tells instances on other hosts."""
+
+    __tablename__ = "instance"
+
+    id: str = Field(primary_key=True)
+    host: str
+    pid: int
+    pid_started: Optional[str] = None
+    command: str
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    tick_seconds: float
+    last_tick_at: Optional[datetime] = _utc_column()
+    last_tick_seconds: Optional[float] = None
+
+
+ALL_TABLES = (FeedRow, EntryRow, EntryFeedRow, CommitmentRow, EvidenceRow, StatusChangeRow, DeliveryRow, ThreadRow, JobRunRow, InstanceRow)
 
 
 class SignalModelRow(SQLModel, table=True):

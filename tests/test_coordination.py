@@ -5,6 +5,7 @@ The whole-process version (three `tracker run` on PostgreSQL) is in test_instanc
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -221,7 +222,7 @@ def test_a_daily_job_runs_once_across_instances_and_a_failed_run_is_retried_afte
 
     runs = []
     deadlines = DailyJob("deadlines", lambda tick: runs.append(tick), {"hour": 6, "minute": 0})
-    first, second = DatabaseJobGate(engine, timedelta(minutes=5)), DatabaseJobGate(engine, timedelta(minutes=5))
+    first, second = DatabaseJobGate(engine, "first", timedelta(minutes=5)), DatabaseJobGate(engine, "second", timedelta(minutes=5))
     second.instance = "other-host:1"
     at = datetime(2026, 11, 23, 6, 0, 30, tzinfo=timezone.utc)
     assert run_once(deadlines, "first", first, at)
@@ -332,3 +333,46 @@ def test_a_failed_renewal_is_logged_and_the_batch_goes_on(tmp_path, caplog):
     lease = BatchLease(unreachable, {1: NOW + timedelta(minutes=5)}, NOW, lambda: NOW + timedelta(minutes=2))
     lease.renew_if_due()  # the database is gone: no exception out of the tick
     assert "renewing the leases of 1 feeds failed: OperationalError" in caplog.text
+
+
+def _holding(session, instance_id: str, host: str, pid: int, heartbeat_at: datetime, now: datetime) -> tuple[int, int]:
+    """An instance row holding one feed and one delivery in `sending`; returns their ids."""
+    from storage.tables import DeliveryRow, FeedRow, InstanceRow
+
+    session.add(InstanceRow(id=instance_id, host=host, pid=pid, command="run", started_at=heartbeat_at, heartbeat_at=heartbeat_at, tick_seconds=60))
+    feed = FeedRow(name=f"feed-{instance_id}", url="https://example.org/f", configured_url="https://example.org/f",
+                   next_check_at=now + timedelta(minutes=5), lease_holder=instance_id)
+    delivery = DeliveryRow(dedupe_key=f"d-{instance_id}", kind="evidence", state="sending", next_attempt_at=now + timedelta(minutes=5),
+                           lease_holder=instance_id, created_at=now)
+    session.add_all([feed, delivery])
+    session.commit()
+    return feed.id, delivery.id
+
+
+def test_what_a_dead_instance_held_is_taken_back_at_once_and_a_live_ones_is_not(engine):
+    """Another host's instance silent for more than two ticks is presumed dead; on this host
+    a process that is gone is dead whatever its heartbeat; the living keep their claims."""
+    import subprocess
+
+    from storage.registry import reclaim_dead
+    from storage.tables import DeliveryRow, FeedRow, InstanceRow
+
+    now = datetime.now(timezone.utc)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with Session(engine) as session:
+        silent = _holding(session, "silent", "other-host", 4242, now - timedelta(minutes=3), now)
+        beating = _holding(session, "beating", "other-host", 4243, now - timedelta(seconds=30), now)
+        exited = _holding(session, "exited", "this-host", gone.pid, now, now)
+        alive = _holding(session, "alive", "this-host", os.getpid(), now, now)
+        dead = reclaim_dead(session, "me", now, host="this-host")
+        assert sorted(row.id for row in dead) == ["exited", "silent"]
+        session.expire_all()
+        for feed_id, delivery_id in (silent, exited):
+            feed, delivery = session.get(FeedRow, feed_id), session.get(DeliveryRow, delivery_id)
+            assert feed.next_check_at <= now and feed.lease_holder is None
+            # still `sending`: the next claim marks it in doubt, and Slack is looked at first
+            assert delivery.state == "sending" and delivery.next_attempt_at <= now
+        for feed_id, delivery_id in (beating, alive):
+            assert session.get(FeedRow, feed_id).next_check_at > now and session.get(DeliveryRow, delivery_id).next_attempt_at > now
+        assert sorted(session.exec(select(InstanceRow.id))) == ["alive", "beating"]

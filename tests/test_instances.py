@@ -186,3 +186,38 @@ def _all_recorded(database_url: str) -> bool:
         return missing == 0 and entries == FEEDS
     finally:
         engine.dispose()
+
+
+@pytest.mark.faults
+def test_an_instance_killed_mid_delivery_leaves_nothing_waiting_for_its_lease(cluster, postgres_database):
+    """The delivery lease is five minutes; the survivor sends the killed one's alerts at once."""
+    config, env, feeds, slack = cluster
+    slack.hold_posts.set()
+    instances = start_instances(config, 2, env)
+    try:
+        assert slack.post_arrived.wait(60), "no alert reached Slack"
+        engine = make_engine(postgres_database)
+        try:
+            with engine.connect() as connection:
+                holder_pid = connection.execute(text(
+                    "SELECT i.pid FROM delivery d JOIN instance i ON i.id = d.lease_holder WHERE d.state = 'sending' LIMIT 1"
+                )).scalar()
+        finally:
+            engine.dispose()
+        victim = next(process for process in instances if process.pid == holder_pid)
+        victim.send_signal(signal.SIGKILL)  # Slack has its message; it never records it
+        victim.wait()
+        killed_at = time.monotonic()
+        slack.hold_posts.clear()
+        slack.release.set()
+        while time.monotonic() - killed_at < 60 and not (deliveries(postgres_database) and all(state == "sent" for _, state in deliveries(postgres_database))):
+            time.sleep(0.5)
+        waited = time.monotonic() - killed_at
+    finally:
+        logs = stop(instances)
+    rows = deliveries(postgres_database)
+    assert rows and all(state == "sent" for _, state in rows), rows
+    assert waited < 30, f"the killed instance's delivery waited {waited:.0f} s"
+    sent = delivered_ids(slack)
+    assert sorted(sent, key=int) == [str(delivery_id) for delivery_id, _ in rows]  # each once, none missing
+    assert "is gone" in logs and "Traceback" not in logs, logs

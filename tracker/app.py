@@ -38,6 +38,21 @@ class App:
         file): the command line prints it on stderr; by default it is logged."""
         self.config_path = config_path
         self.warn = warn or log.warning
+        self.command = "tracker"  # what this process is, in the instance registry
+
+    @cached_property
+    def registration(self):
+        """This process in the instance registry (storage.registry), from its first claim of
+        work until `close()`: registering takes back what dead instances left waiting."""
+        from storage.registry import Registration
+
+        return Registration(self.engine, self.command, self.settings.schedule.tick, utc_now)
+
+    def close(self) -> None:
+        """Leave the registry cleanly: nothing this process held is left waiting."""
+        registration = vars(self).pop("registration", None)
+        if registration is not None:
+            registration.close()
 
     @cached_property
     def settings(self) -> Settings:
@@ -140,7 +155,7 @@ class App:
 
         # Slack allows about a message a second per channel; the console needs no pacing.
         interval = self.settings.slack.per_channel_interval if self.notifier.name != "console" else 0.0
-        return Sender(self.engine, self.notifier, self.routes, Pacer(interval), utc_now)
+        return Sender(self.engine, self.notifier, self.routes, Pacer(interval), utc_now, holder=self.registration.id)
 
     def deliver(self):
         """Send what the outbox holds now (after a command's change)."""
@@ -211,6 +226,7 @@ class App:
             max_backoff=timedelta(seconds=fetch.max_backoff),
             lease=timedelta(seconds=settings.schedule.lease),
             clock=utc_now,
+            instance=self.registration,
         )
 
 

@@ -23,6 +23,7 @@ from notifiers.delivery import Pacer, Sender, deliver_pending
 from notifiers.notices import enqueue_notice
 from storage import entries as entry_store, feeds as feed_store, repository
 from storage.leases import BatchLease
+from storage.registry import Registration
 from tracker.feeds.fetch import FetchPolicy, body_hash, fetch_feeds
 from tracker.feeds.intervals import backoff, jittered, next_interval
 from tracker.feeds.parse import parse_document
@@ -56,10 +57,13 @@ class Tick:
     lease: timedelta = timedelta(minutes=5)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     random_fraction: Callable[[], float] = random.random
+    # This process in the instance registry: its claims carry its id, and at every tick
+    # what dead instances held is taken back at once. None: claims are only timed leases.
+    instance: Registration | None = None
 
     @property
     def sender(self) -> Sender:
-        return Sender(self.engine, self.notifier, self.routes, self.pacer, self.clock)
+        return Sender(self.engine, self.notifier, self.routes, self.pacer, self.clock, holder=self.instance.id if self.instance else None)
 
 
 @dataclass
@@ -111,6 +115,8 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
     `progress` hears (feeds done, feeds to do) after each feed.
     """
     report = TickReport()
+    if tick.instance:
+        tick.instance.reclaim()
     # In batches: bodies are held until stored, so memory follows the batch, not the feed count.
     batch = max(32, 4 * tick.fetch_policy.concurrency)
     total = count_feeds(tick, all_feeds) if progress else 0
@@ -141,6 +147,8 @@ def run_tick(tick: Tick, *, all_feeds: bool = False, progress: Progress | None =
                 _tell(progress, report.feeds_checked, max(total, report.feeds_checked))
     deliver(tick, report)
     report.finish()
+    if tick.instance:
+        tick.instance.record_tick(report.took)
     log.info("tick %s", report.summary() + (" (each feed's error: tracker feeds)" if report.failed else ""))
     return report
 
@@ -157,6 +165,7 @@ def claim_feeds(
         for row in rows:
             row.next_check_at = now + min(tick.lease, jittered(timedelta(seconds=row.interval_seconds), tick.jitter, tick.random_fraction()))
             held[row.id] = row.next_check_at
+            row.lease_holder = tick.instance.id if tick.instance else None
             session.add(row)
             body_error = row.last_error if row.last_status == "200" else None
             sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error,

@@ -78,7 +78,10 @@ def main(context: click.Context, config_path: Path, verbose: bool) -> None:
     # slack_sdk's debug lines carry request URLs (a webhook URL is a secret), and its
     # error lines repeat what the delivery step reports in its own words.
     logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
-    context.obj = App(config_path, warn=lambda text: click.echo(text, err=True))
+    app = App(config_path, warn=lambda text: click.echo(text, err=True))
+    app.command = context.invoked_subcommand or "tracker"
+    context.obj = app
+    context.call_on_close(app.close)
 
 
 @main.group()

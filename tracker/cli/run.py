@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,6 +77,7 @@ def run(app: App) -> None:
         _warn_of_restart_only_changes(app.settings, fresh.settings)
         if fresh.settings.database.url == old_app.settings.database.url:
             fresh.engine = old_app.engine  # one engine (and pool) for the process's life
+            fresh.registration = old_app.registration  # and one entry in the instance registry
         tick = fresh.build_tick(last_good_rules=previous.rules if previous else None)
         if previous is not None:
             retry_parked(tick)  # the config may have been fixed: what was parked gets another try
@@ -94,8 +93,8 @@ def run(app: App) -> None:
     for warning in short_intervals(settings):
         logging.getLogger("tracker").warning("%s", warning)
     jobs = daily_jobs(settings, lambda: current["app"], first_run=_is_first_run(app))
-    gate = DatabaseJobGate(app.engine, lease=timedelta(seconds=settings.schedule.lease))
     with polling_instance(app, "run"):
+        gate = DatabaseJobGate(app.engine, app.registration.id, lease=timedelta(seconds=settings.schedule.lease))
         run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(SetupError,), daily_jobs=jobs, job_gate=gate)
 
 
@@ -135,9 +134,10 @@ def polling_instance(app: App, command: str):
 class DatabaseJobGate:
     """Calendar jobs run once per scheduled time across every instance on the database."""
 
-    def __init__(self, engine, lease: timedelta) -> None:
-        self.engine, self.lease = engine, lease
-        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+    def __init__(self, engine, instance: str, lease: timedelta) -> None:
+        # `instance`: the registry's id, so that a dead instance's unfinished run is taken
+        # over at once (storage.registry), not only once its lease has run out.
+        self.engine, self.lease, self.instance = engine, lease, instance
 
     def claim(self, name: str, slot: datetime, now: datetime) -> bool:
         from sqlmodel import Session
