@@ -132,6 +132,7 @@ def record_fetch_failure(
     feed.last_error = error
     feed.last_polled_at = now
     feed.consecutive_failures += 1
+    feed.fetches_failed += 1
     feed.next_check_at = next_check_at
     feed.lease_holder = None
     session.add(feed)
@@ -166,6 +167,10 @@ def record_fetch_success(
     feed.last_warning = warning
     feed.last_polled_at = feed.last_success_at = now
     feed.consecutive_failures = 0
+    if status == "304":
+        feed.fetches_not_modified += 1
+    else:
+        feed.fetches_ok += 1
     feed.next_check_at = next_check_at
     feed.lease_holder = None
     if etag is not None or last_modified is not None or status != "304":

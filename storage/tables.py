@@ -77,6 +77,10 @@ class FeedRow(SQLModel, table=True):
     # The instance (storage.registry) whose claim `next_check_at` is while it works on
     # the feed; cleared when the check is recorded. A dead holder's claim is released.
     lease_holder: Optional[str] = None
+    # Every check's outcome, counted for /metrics (counters summed over the fleet).
+    fetches_ok: int = 0
+    fetches_not_modified: int = 0
+    fetches_failed: int = 0
 
 
 class EntryRow(SQLModel, table=True):

@@ -95,6 +95,9 @@ class FetchSettings(_Section):
     contact_url: str = "https://github.com/example/tracker"
     broken_after: int = Field(default=3, ge=1, le=100)
     max_backoff: Duration = 86400.0
+    # Redirects into loopback, private, link-local or unspecified addresses are refused
+    # unless the configured URL's own host is that address; true allows them all.
+    allow_private_networks: bool = False
 
 
 class StatusSettings(_Section):
@@ -133,6 +136,18 @@ class DigestSettings(_Section):
     deadline_days: int = Field(default=90, ge=1)
 
 
+class WebSettings(_Section):
+    # Host names `tracker serve` answers to (the Host header); empty: the loopback names
+    # when it listens on loopback, else any host (with a warning at start).
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+
+class MetricsSettings(_Section):
+    # `tracker run` serves /metrics on this port when set (0: off); `tracker serve` always does.
+    port: int = Field(default=0, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
 class FeedSettings(_Section):
     name: str = Field(min_length=1)
     url: HttpUrl
@@ -151,6 +166,8 @@ class Settings(_Section):
     signals: SignalsSettings = Field(default_factory=SignalsSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     feeds: list[FeedSettings] = Field(default_factory=list)
 
     @field_validator("feeds")

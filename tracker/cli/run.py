@@ -93,7 +93,7 @@ def run(app: App) -> None:
     for warning in short_intervals(settings):
         logging.getLogger("tracker").warning("%s", warning)
     jobs = daily_jobs(settings, lambda: current["app"], first_run=_is_first_run(app))
-    with polling_instance(app, "run"):
+    with polling_instance(app, "run"), serving_metrics(app):
         gate = DatabaseJobGate(app.engine, app.registration.id, lease=timedelta(seconds=settings.schedule.lease))
         run_forever(build, watched, tick_seconds=settings.schedule.tick, reload_errors=(SetupError,), daily_jobs=jobs, job_gate=gate)
 
@@ -129,6 +129,29 @@ def polling_instance(app: App, command: str):
             yield
     except SecondInstanceError as error:
         raise Fatal(str(error)) from None
+
+
+@contextmanager
+def serving_metrics(app: App):
+    """/metrics on [metrics] port for the life of `tracker run` (0: not served)."""
+    settings = app.settings.metrics
+    if not settings.port:
+        yield
+        return
+    from prometheus_client import start_http_server
+
+    from tracker.web.metrics import fleet_registry
+
+    try:
+        server, thread = start_http_server(settings.port, addr=settings.host, registry=fleet_registry(app.engine))
+    except OSError as error:
+        raise Fatal(f"cannot serve /metrics on {settings.host}:{settings.port}: {error.strerror} ([metrics] port)") from None
+    logging.getLogger("tracker").info("metrics on http://%s:%d/metrics", settings.host, settings.port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class DatabaseJobGate:

@@ -28,8 +28,11 @@ def serve(app: App, host: str, port: int) -> None:
     token = secret(ACCESS_TOKEN_ENV) or None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         click.echo(f"warning: serving on {host} without ${ACCESS_TOKEN_ENV}: anyone who can reach it can read every commitment and its evidence", err=True)
+    allowed = served_host_names(host, app.settings.web.allowed_hosts)
+    if not allowed:
+        click.echo(f"warning: serving on {host} for any Host name: list the names it is reached by in [web] allowed_hosts", err=True)
     listening = _bind(host, port)
-    web = create_app(app.config_path, access_token=token, signing_secret=secret(SIGNING_SECRET_ENV) or None)
+    web = create_app(app.config_path, access_token=token, signing_secret=secret(SIGNING_SECRET_ENV) or None, allowed_hosts=allowed)
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(
         f"serving the review pages on http://{shown_host}:{listening.getsockname()[1]}/ (API: /api/commitments, /openapi.json); "
@@ -38,6 +41,17 @@ def serve(app: App, host: str, port: int) -> None:
     )
     config = uvicorn.Config(web, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[listening])
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def served_host_names(host: str, configured: list[str]) -> list[str]:
+    """The Host names answered: those configured, else loopback's when listening on loopback
+    (a browser tricked into calling 127.0.0.1 under another name gets nothing), else any."""
+    if configured:
+        return list(configured)
+    return list(LOOPBACK_NAMES) if host in LOOPBACK_NAMES else []
 
 
 def _bind(host: str, port: int) -> socket.socket:

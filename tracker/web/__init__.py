@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 TOKEN_COOKIE = "tracker_token"
 COOKIE_DAYS = 30
@@ -24,7 +25,15 @@ COOKIE_DAYS = 30
 _OPEN_PATHS = ("/slack/", "/static/", "/healthz")
 
 
-def create_app(config_path: Path, *, access_token: str | None = None, signing_secret: str | None = None, clock: Callable | None = None) -> FastAPI:
+def create_app(
+    config_path: Path,
+    *,
+    access_token: str | None = None,
+    signing_secret: str | None = None,
+    clock: Callable | None = None,
+    allowed_hosts: Sequence[str] = (),
+) -> FastAPI:
+    """`allowed_hosts`: the Host header values answered (empty: any; `tracker serve` decides)."""
     from tracker.app import App, utc_now
     from tracker.web.api import router as api_router
     from tracker.web.data import ReviewData
@@ -56,6 +65,15 @@ def create_app(config_path: Path, *, access_token: str | None = None, signing_se
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
+    from tracker.web.metrics import CONTENT_TYPE, fleet_registry, render
+
+    metrics_registry = fleet_registry(tracker_app.engine)
+
+    @web.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """The fleet's figures for Prometheus (behind the access token like every page)."""
+        return Response(render(metrics_registry), media_type=CONTENT_TYPE)
+
     @web.exception_handler(RequestValidationError)
     async def explain_bad_request(request: Request, error: RequestValidationError) -> Response:
         problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'][1:])}: {item['msg']}" for item in error.errors())
@@ -65,6 +83,10 @@ def create_app(config_path: Path, *, access_token: str | None = None, signing_se
 
     if access_token:
         _require_token(web, access_token)
+    if allowed_hosts:
+        # Added last, so it runs first: a request for a host this server was not told to
+        # serve (DNS rebinding of the token-less 127.0.0.1 default) gets nothing.
+        web.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     return web
 
 

@@ -1,4 +1,4 @@
-"""instance registry, and each lease's holder
+"""instance registry, each lease's holder, fetches counted by outcome
 
 Revision ID: 0005
 Revises: 0004
@@ -34,9 +34,15 @@ def upgrade() -> None:
     for table in ('feed', 'delivery'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column('lease_holder', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table('feed') as batch:
+        for column in ('fetches_ok', 'fetches_not_modified', 'fetches_failed'):
+            batch.add_column(sa.Column(column, sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('feed') as batch:
+        for column in ('fetches_failed', 'fetches_not_modified', 'fetches_ok'):
+            batch.drop_column(column)
     for table in ('delivery', 'feed'):
         with op.batch_alter_table(table) as batch:
             batch.drop_column('lease_holder')
