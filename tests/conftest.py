@@ -47,9 +47,10 @@ class Route:
 
 
 class FeedServer:
-    """A real HTTP server on 127.0.0.1 with routes a test sets, recording every request."""
+    """A real HTTP server on 127.0.0.1 (or another loopback address) with routes a test
+    sets, recording every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         server = self
@@ -85,7 +86,7 @@ class FeedServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server((host, 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

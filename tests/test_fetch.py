@@ -106,3 +106,60 @@ def test_a_gzip_bomb_never_occupies_more_than_the_cap_in_memory(feed_server):
     tracemalloc.stop()
     assert "cap" in result.error
     assert peak < 8 * POLICY.max_body_bytes + 4 * 1024 * 1024  # a few copies of 64 KiB, not 200 MB
+
+
+@pytest.fixture
+def other_loopback():
+    """A second server on another loopback address: where a hostile redirect points."""
+    from tests.conftest import FeedServer
+
+    with FeedServer("127.0.0.2") as server:
+        server.routes["/secret"] = Route(b"<rss><channel><title>internal</title></channel></rss>")
+        yield server
+
+
+@pytest.mark.parametrize("target", ["127.0.0.2", "169.254.169.254", "[::1]", "10.0.0.1", "192.168.1.1", "0.0.0.0"])
+def test_a_redirect_into_a_private_network_is_refused_in_words_before_any_request(feed_server, other_loopback, target):
+    port = other_loopback.url("/").split(":")[2].split("/")[0]
+    feed_server.routes["/feed"] = Route(status=302, headers={"Location": f"http://{target}:{port}/secret"})
+    result = fetch(feed_server, "/feed")
+    assert result.status is None and result.body is None
+    assert "refused to follow a redirect to" in result.error and "allow_private_networks" in result.error
+    assert not other_loopback.requests
+
+
+def test_a_redirect_to_the_configured_address_or_with_private_networks_allowed_is_followed(feed_server, other_loopback):
+    feed_server.routes["/feed"] = Route(status=302, headers={"Location": "/elsewhere"})
+    feed_server.routes["/elsewhere"] = Route(b"<rss/>")
+    assert fetch(feed_server, "/feed").status == 200  # the configured URL's own address
+    feed_server.routes["/away"] = Route(status=302, headers={"Location": other_loopback.url("/secret")})
+    policy = FetchPolicy(timeout_seconds=2, deadline_seconds=5, allow_private_networks=True)
+    [result] = fetch_feeds([FeedSource(1, "f", feed_server.url("/away"))], policy)
+    assert result.status == 200 and other_loopback.requests_to("/secret")
+
+
+def test_a_feed_moved_by_a_permanent_redirect_is_checked_against_its_configured_host(feed_server, other_loopback):
+    """The stored URL after a 301 came from the feed's server: it is not trusted as the config is."""
+    result = fetch(other_loopback, "/secret", configured_url=feed_server.url("/feed"))
+    assert "refused to follow a redirect to 127.0.0.2" in result.error and not other_loopback.requests
+
+
+def test_the_connection_goes_to_the_address_checked_not_to_a_second_lookup(feed_server, monkeypatch):
+    """A name answered once: if the fetcher looked it up again to connect, it would fail."""
+    import tracker.feeds.addresses as addresses
+
+    real = addresses.resolve
+    lookups = []
+
+    async def once(host: str, port: int) -> list[str]:
+        if host == "feeds.rebind.test":
+            lookups.append(host)
+            return ["127.0.0.1"]
+        return await real(host, port)
+
+    monkeypatch.setattr(addresses, "resolve", once)
+    feed_server.routes["/feed"] = Route(b"<rss/>")
+    url = feed_server.url("/feed").replace("127.0.0.1", "feeds.rebind.test")
+    [result] = fetch_feeds([FeedSource(1, "f", url)], POLICY)
+    assert result.status == 200 and lookups == ["feeds.rebind.test"]
+    assert feed_server.requests_to("/feed")[0]["host"].startswith("feeds.rebind.test")

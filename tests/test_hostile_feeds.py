@@ -75,7 +75,7 @@ WRONG_ENCODING = (
 
 HOSTILE: dict[str, tuple[Route | None, str]] = {
     "refused": (None, "ConnectError"),
-    "dns": (None, "ConnectError"),
+    "dns": (None, "cannot resolve no-such-host.invalid"),
     "stall": (Route(handler=_stall_mid_body), "timed out"),
     "missing": (Route(b"no", status=404), "HTTP 404"),
     "gone": (Route(b"bye", status=410), "HTTP 410"),

@@ -91,3 +91,20 @@ def test_the_server_answers_only_to_the_host_names_it_serves(tracked, host, answ
     assert (answer.status_code == 200) is answered
     if not answered:
         assert answer.status_code == 400 and "commitment" not in answer.text
+
+
+def test_a_poll_records_a_redirect_into_another_loopback_address_as_the_feeds_error(feed_server, tmp_path, cli):
+    import json
+
+    from tests.conftest import FeedServer
+
+    with FeedServer("127.0.0.2") as inside:
+        inside.routes["/admin"] = Route(b"<rss><channel><title>inside</title></channel></rss>")
+        feed_server.routes["/feed.xml"] = Route(status=301, headers={"Location": inside.url("/admin")})
+        config = write_config(tmp_path, [("hostile", feed_server.url("/feed.xml"))])
+        result = cli("--config", str(config), "poll")
+        assert result.exit_code == 0
+        assert not inside.requests
+    [feed] = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)
+    assert feed["url"] == feed_server.url("/feed.xml")  # a refused 301 moves nothing
+    assert feed["last_error"].startswith("refused to follow a redirect to 127.0.0.2: a loopback address")

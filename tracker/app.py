@@ -211,6 +211,7 @@ class App:
             per_host=fetch.per_host,
             max_redirects=fetch.max_redirects,
             contact_url=fetch.contact_url,
+            allow_private_networks=fetch.allow_private_networks,
         )
         return Tick(
             engine=self.engine,

@@ -68,6 +68,9 @@ class FeedSource:
     # The hashes of the items of the document last parsed: items with these bytes
     # were read already, and need no parse.
     item_hashes: frozenset[str] = frozenset()
+    # The URL in the config (`url` may be where a permanent redirect moved it): its host
+    # is the one trusted with a private address (tracker.feeds.addresses).
+    configured_url: str | None = None
 
 
 @dataclass(frozen=True)

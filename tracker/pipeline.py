@@ -169,7 +169,7 @@ def claim_feeds(
             session.add(row)
             body_error = row.last_error if row.last_status == "200" else None
             sources.append(FeedSource(row.id, row.name, row.url, row.etag, row.last_modified, row.body_hash, body_error,
-                                      frozenset(row.item_hashes or ())))
+                                      frozenset(row.item_hashes or ()), configured_url=row.configured_url))
         session.commit()
     return sources, BatchLease(tick.engine, held, now, tick.clock)
 

@@ -2,8 +2,12 @@
 
 httpx, chosen for per-operation timeouts and an async client. The body is read raw
 and inflated here, a bounded piece at a time, so the cap counts decompressed bytes
-and a gzip bomb stops at the cap without ever being held whole. Redirects are followed by hand so each hop can be counted, vetted (http(s)
-only) and a permanent move reported.
+and a gzip bomb stops at the cap without ever being held whole. Redirects are followed
+by hand so each hop can be counted, vetted (http(s) only, no private network:
+tracker.feeds.addresses) and a permanent move reported.
+
+Each feed has a client of its own: a connection checked for one feed's hop is never
+reused by another feed whose hop would not pass the same check.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from datetime import datetime, timezone
 from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from tracker import __version__
+from tracker.feeds.addresses import AddressRefused, HopGuard, PinnedBackend
 from tracker.model import FeedSource, FetchResult
 
 _PERMANENT = (301, 308)
@@ -40,6 +46,7 @@ class FetchPolicy:
     per_host: int = 2
     max_redirects: int = 5
     contact_url: str = "https://github.com/example/tracker"
+    allow_private_networks: bool = False
 
     @property
     def user_agent(self) -> str:
@@ -63,29 +70,37 @@ def fetch_feeds(feeds: Iterable[FeedSource], policy: FetchPolicy) -> list[FetchR
 
 
 async def fetch_feeds_async(feeds: list[FeedSource], policy: FetchPolicy) -> list[FetchResult]:
-    limits = httpx.Limits(max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency)
-    timeout = httpx.Timeout(policy.timeout_seconds)
     everyone = asyncio.Semaphore(policy.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, verify=tls_context()) as client:
 
-        async def one(feed: FeedSource) -> FetchResult:
-            host = urlsplit(feed.url).netloc.lower()
-            host_slot = per_host.setdefault(host, asyncio.Semaphore(policy.per_host))
-            async with everyone, host_slot:
-                return await fetch_one(client, feed, policy)
+    async def one(feed: FeedSource) -> FetchResult:
+        host = urlsplit(feed.url).netloc.lower()
+        host_slot = per_host.setdefault(host, asyncio.Semaphore(policy.per_host))
+        async with everyone, host_slot:
+            backend = PinnedBackend()
+            async with httpx.AsyncClient(timeout=httpx.Timeout(policy.timeout_seconds), follow_redirects=False, transport=_PinnedTransport(backend)) as client:
+                return await fetch_one(client, feed, policy, backend)
 
-        return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+    return list(await asyncio.gather(*(one(feed) for feed in feeds)))
 
 
-async def fetch_one(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolicy) -> FetchResult:
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, connecting through `backend` (the addresses each hop was checked
+    for): httpx has no parameter for httpcore's network backend, so the pool is made here."""
+
+    def __init__(self, backend: PinnedBackend) -> None:
+        super().__init__(verify=tls_context())
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=tls_context(), max_connections=4, network_backend=backend)
+
+
+async def fetch_one(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolicy, backend: PinnedBackend) -> FetchResult:
     """Fetch one feed within its total deadline; every failure becomes a FetchResult with an error."""
     started = time.monotonic()
     try:
-        return await asyncio.wait_for(_fetch(client, feed, policy, started), policy.deadline_seconds)
+        return await asyncio.wait_for(_fetch(client, feed, policy, backend, started), policy.deadline_seconds)
     except asyncio.TimeoutError:
         error = f"no complete answer within the {policy.deadline_seconds:g} s deadline"
-    except _FetchFailed as failure:
+    except (_FetchFailed, AddressRefused) as failure:
         error = str(failure)
     except httpx.TimeoutException as failure:
         error = f"timed out ({type(failure).__name__})"
@@ -94,12 +109,16 @@ async def fetch_one(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPo
     return FetchResult(feed=feed, status=None, error=error, elapsed_seconds=time.monotonic() - started)
 
 
-async def _fetch(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolicy, started: float) -> FetchResult:
+async def _fetch(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolicy, backend: PinnedBackend, started: float) -> FetchResult:
     url = feed.url
     visited = {url}
     permanent = True
+    guard = HopGuard(urlsplit(feed.configured_url or feed.url).hostname or "", allow_private=policy.allow_private_networks)
     for _hop in range(policy.max_redirects + 1):
         _require_http(url)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        backend.pin(parts.hostname or "", port, await guard.check(parts.hostname or "", port))
         request = client.build_request("GET", url, headers=_request_headers(feed, policy, url))
         response = await client.send(request, stream=True)
         try:
