@@ -126,6 +126,20 @@ class SlackNotifier:
         response = self._call("auth_test", "-")
         return f"{response.get('user', '?')} in {response.get('team', '?')}"
 
+    def channel_access(self) -> dict[str, bool]:
+        """Channel name → whether the bot is a member, for every channel it can see (`tracker
+        doctor`); raises DeliveryError when Slack will not list them (a missing scope)."""
+        seen: dict[str, bool] = {}
+        cursor = None
+        while True:
+            response = self._call("conversations_list", "-", types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor)
+            for item in response.get("channels", []):
+                seen[item["name"]] = bool(item.get("is_member"))
+                self._channel_ids[item["name"]] = item["id"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return seen
+
     def _call(self, method: str, where: str, **arguments: Any) -> Any:
         """Call the Web API; every failure becomes a classified DeliveryError naming `where`."""
         try:

@@ -46,6 +46,10 @@ def head_revision() -> str | None:
     return _scripts().get_current_head()
 
 
+def known_revisions() -> set[str]:
+    return {script.revision for script in _scripts().walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -60,8 +64,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     from alembic import command
 
     before = current_revision(engine)
-    known = {script.revision for script in _scripts().walk_revisions()}
-    if before is not None and before not in known:
+    if before is not None and before not in known_revisions():
         raise MigrationError(
             f"the database is at revision {before}, which this version of the tracker does not know; "
             "it was migrated by a newer version: upgrade the tracker instead"

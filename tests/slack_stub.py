@@ -31,6 +31,10 @@ class SlackStub:
         self.script: list[tuple[int, dict, dict]] = []
         self.messages: list[dict] = []
         self.channel_ids: dict[str, str] = {}
+        # Like Slack: a token other than this one is refused (None: any token works), and
+        # conversations.list says the bot is not a member of these channels.
+        self.valid_token: str | None = None
+        self.not_member: set[str] = set()
         self.hold_posts = threading.Event()  # set: post answers wait until released
         self.outage = threading.Event()  # set: every call answers 503 until cleared
         self.post_arrived = threading.Event()
@@ -49,8 +53,11 @@ class SlackStub:
                     body = {key: values[0] for key, values in parse_qs(raw).items()}
                 stub.calls.append((self.path, body, {k.lower(): v for k, v in self.headers.items()}))
                 method = self.path.rsplit("/", 1)[-1]
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 if stub.outage.is_set():
                     status, answer, headers = 503, {"ok": False, "error": "service_unavailable"}, {}
+                elif stub.valid_token is not None and token != stub.valid_token:
+                    status, answer, headers = 200, {"ok": False, "error": "invalid_auth"}, {}
                 elif stub.script:
                     status, answer, headers = stub.script.pop(0)
                 else:
@@ -129,7 +136,8 @@ class SlackStub:
                 found = [m for m in self.messages if m["ts"] == thread or m["thread_ts"] == thread]
                 return {"ok": True, "messages": [self._shown(m, body) for m in found]}
             if method == "conversations.list":
-                return {"ok": True, "channels": [{"id": cid, "name": name} for name, cid in self.channel_ids.items()], "response_metadata": {"next_cursor": ""}}
+                channels = [{"id": cid, "name": name, "is_member": name not in self.not_member} for name, cid in self.channel_ids.items()]
+                return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
             if method == "chat.postEphemeral":
                 self._ts += 1
                 return {"ok": True, "message_ts": f"{self._ts}.000200"}

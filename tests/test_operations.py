@@ -108,3 +108,93 @@ def test_a_poll_records_a_redirect_into_another_loopback_address_as_the_feeds_er
     [feed] = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)
     assert feed["url"] == feed_server.url("/feed.xml")  # a refused 301 moves nothing
     assert feed["last_error"].startswith("refused to follow a redirect to 127.0.0.2: a loopback address")
+
+
+def _doctor_environment(monkeypatch, slack, token: str) -> None:
+    for name in ("SLACK_BOT_TOKEN_FILE", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_FILE", "TRACKER_DATABASE_URL", "TRACKER_WEB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    monkeypatch.setenv("SLACK_API_URL", slack.base_url)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-for-doctor")
+
+
+@pytest.fixture
+def good_setup(feed_server, tmp_path, cli, monkeypatch):
+    """A polled feed, good rules, a Slack token the stand-in accepts and a channel the bot is in."""
+    from tests.slack_stub import SlackStub
+
+    feed_server.routes["/news.xml"] = Route((DATA / "feeds" / "climate_news.xml").read_bytes())
+    config = write_config(tmp_path, [("wire", feed_server.url("/news.xml"))], extra='[slack]\nchannel = "#commitments"\nper_channel_interval = 0\n')
+    with SlackStub() as slack:
+        slack.valid_token = "xoxb-good-token-1234"
+        slack.channel_ids["commitments"] = "C1"
+        _doctor_environment(monkeypatch, slack, "xoxb-good-token-1234")
+        assert cli("--config", str(config), "poll").exit_code == 0
+        yield config, slack
+
+
+def test_doctor_passes_a_good_setup(good_setup, cli):
+    import json
+
+    config, _slack = good_setup
+    result = cli("--config", str(config), "doctor", "--format", "json")
+    checks = {check["part"]: check for check in json.loads(result.stdout)}
+    assert result.exit_code == 0, result.stdout
+    assert {"config", "database", "rules", "feed wire", "slack token", "channel #commitments", "web: Slack buttons"} <= set(checks)
+    assert all(check["ok"] for check in checks.values())
+    assert "tracker-bot" in checks["slack token"]["detail"]
+
+
+def test_doctor_fails_a_wrong_slack_token_in_words_and_never_prints_it(good_setup, cli, monkeypatch):
+    config, slack = good_setup
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong-token-98765")
+    result = cli("--config", str(config), "doctor")
+    assert result.exit_code == 1
+    assert "✗" in result.output and "slack token" in result.output and "invalid_auth" in result.output
+    assert "→ the token in $SLACK_BOT_TOKEN is not valid" in result.output
+    assert "98765" not in result.output and "xoxb-wrong" not in result.output
+
+
+def test_doctor_names_what_is_wrong_and_what_to_do(good_setup, cli, tmp_path):
+    import json
+
+    config, slack = good_setup
+    slack.not_member.add("commitments")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.yaml").write_text("id: a\ntitle: &t b\n", encoding="utf-8")
+    text = config.read_text(encoding="utf-8").replace("[rules]\npaths = [", f'[rules]\npaths = ["{rules}", ')
+    config.write_text(text, encoding="utf-8")
+    result = cli("--config", str(config), "doctor", "--format", "json")
+    assert result.exit_code == 1
+    checks = {check["part"]: check for check in json.loads(result.stdout)}
+    assert not checks["rules"]["ok"] and "broken.yaml:2:8" in checks["rules"]["detail"]
+    assert not checks["channel #commitments"]["ok"] and "/invite" in checks["channel #commitments"]["advice"]
+    assert checks["slack token"]["ok"] and checks["database"]["ok"]
+
+
+def test_doctor_says_when_the_database_cannot_be_reached(tmp_path, cli, monkeypatch):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    config = write_config(tmp_path, [])
+    config.write_text(config.read_text(encoding="utf-8").replace('url = "sqlite:///tracker.db"', 'url = "postgresql+psycopg://nobody:pw-not-shown@127.0.0.1:9/none"'), encoding="utf-8")
+    result = cli("--config", str(config), "doctor")
+    assert result.exit_code == 1 and "cannot connect" in result.output and "pw-not-shown" not in result.output
+
+
+PROMETHEUS_DOCS = Path(__file__).resolve().parent.parent / "docs" / "prometheus"
+
+
+@pytest.mark.skipif(__import__("shutil").which("promtool") is None, reason="promtool is not installed")
+def test_the_shipped_alert_rules_pass_promtool():
+    result = subprocess.run(["promtool", "check", "rules", str(PROMETHEUS_DOCS / "tracker-alerts.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_alert_rules_name_only_metrics_the_tracker_serves(tracked):
+    import re
+
+    with TestClient(create_app(tracked)) as client:
+        served = set(families(client.get("/metrics").text)) | {"tracker_fetches_total"}
+    rules = (PROMETHEUS_DOCS / "tracker-alerts.yml").read_text(encoding="utf-8")
+    named = set(re.findall(r"\b(tracker_[a-z_]+)\b", rules))
+    assert named and named <= served | {name.removesuffix("_total") for name in served}, named - served

@@ -16,6 +16,7 @@ from tracker import __version__
 from tracker.app import App, SetupError
 from tracker.cli.backfill import backfill
 from tracker.cli.common import Fatal
+from tracker.cli.doctor import doctor
 from tracker.cli.export import export
 from tracker.cli.feeds import feeds
 from tracker.cli.review import evidence, show, status
@@ -98,5 +99,5 @@ def db_upgrade(app: App) -> None:
     click.echo(f"database at revision {current_revision(app.engine)}")
 
 
-for command in (poll, run, status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, signals, serve):
+for command in (doctor, poll, run, status, show, evidence, feeds, rules, outbox, notify, mute, unmute, digest, export, backfill, signals, serve):
     main.add_command(command)
