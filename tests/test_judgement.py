@@ -206,3 +206,10 @@ def test_chinese_terms_far_apart_in_one_paragraph_are_not_near_each_other(shippe
     near = "丰田宣布固态电池将于2027年量产"
     assert "toyota-solid-state" not in {match.rule_id for match in shipped_matcher.match(Entry(key="far", title="x", summary=far))}
     assert "toyota-solid-state" in {match.rule_id for match in shipped_matcher.match(Entry(key="near", title=near))}
+
+
+@pytest.mark.parametrize("title", ["Xi pledges carbon neutrality before 2060 at the UN", "China sets its 2035 climate goal: emissions 7-10% below peak"])
+def test_a_later_year_for_another_goal_is_not_a_delay(shipped_matcher, title):
+    """China's NDC targets 2030; a 2035 or 2060 goal beside it is a new pledge, not a slip."""
+    match = read(shipped_matcher, title)["china-ndc"]
+    assert match.signal.value != "delay" and match.signal_source != "target"

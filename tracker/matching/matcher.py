@@ -385,8 +385,8 @@ class RuleMatcher:
         2. a target year stated as moved ("pushed back to 2030") past the deadline: a delay;
         3. the signal model over the title and the sentences about the commitment, with
            the built-in phrases and the stated year as cues; where it reads no move, a
-           year stated for the commitment is compared with the target: the same year
-           is a reaffirmation, an earlier one progress, a later one a delay.
+           year stated for the commitment decides a bare mention against the target: the
+           same year is a reaffirmation, an earlier one progress, a later one a delay.
         Without a model, the built-in phrases decide (the most consequential kind wins).
         """
         rule = compiled.rule
@@ -428,9 +428,12 @@ class RuleMatcher:
         if stated and kind not in _MOVES and kind is not SignalKind.DOUBT and kind is not SignalKind.ACHIEVED:
             relation, stated_value, _ = stated
             decided = {"same": SignalKind.REAFFIRMED, "earlier": SignalKind.PROGRESS, "later": SignalKind.DELAY}[relation]
-            # A later year is a slip whatever else the text says; the same year turns a
-            # bare mention into a reaffirmation (a concrete step stays progress).
-            if decided is SignalKind.DELAY or kind is SignalKind.MENTION:
+            # The year settles only what the model reads as a bare mention: the same year is
+            # a reaffirmation, a later one a delay. A later year beside a step is most often
+            # another goal (a 2035 pledge beside a 2030 one, a 2030 scale beside a 2027
+            # launch): overriding the model there was right for 1 of 14 shipped examples,
+            # cross-validated. A date stated as *moved* is a delay above, whatever else.
+            if kind is SignalKind.MENTION:
                 return _Reading(decided, max(confidence, TARGET_CONFIDENCE), "target", f"target year {stated_value}",
                                 self._year_position(text, scope, stated_value), stated_value)
         phrase, position = builtin.get(kind, (None, None))
