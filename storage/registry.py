@@ -4,8 +4,9 @@ Every process that claims work (feeds, deliveries, calendar jobs) registers here
 stamps what it claims with its id and renews a heartbeat. At start and at every tick,
 what a dead instance held is released at once, instead of when its lease runs out:
 
-- on this host, an instance whose process is gone is dead (its pid is absent, or was
-  reused: the process with that pid started at another time);
+- in this process space (same host, boot and pid namespace), an instance whose
+  process is gone is dead (its pid is absent, or was reused: the process with that
+  pid started at another time);
 - on any host, an instance whose heartbeat is older than two of its ticks (and at
   least `MIN_SILENCE`) is presumed dead: the only test across hosts (PostgreSQL).
 
@@ -52,7 +53,17 @@ def process_started(pid: int) -> str | None:
     return fields[19].decode() if len(fields) > 19 else None
 
 
-def process_alive(pid: int, started: str | None) -> bool:
+def process_space() -> str | None:
+    """This boot and pid namespace (Linux): where a pid names the same process as here."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            boot = handle.read().strip()
+        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return None
+
+
+def is_process_alive(pid: int, started: str | None) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -62,38 +73,39 @@ def process_alive(pid: int, started: str | None) -> bool:
     return started is None or process_started(pid) in (None, started)
 
 
-def is_dead(row: InstanceRow, host: str, now: datetime) -> bool:
-    if row.host == host:
-        return not process_alive(row.pid, row.pid_started)
+def is_dead(row: InstanceRow, host: str, space: str | None, now: datetime) -> bool:
+    if row.host == host and row.process_space == space and space is not None:
+        return not is_process_alive(row.pid, row.pid_started)
     return now - row.heartbeat_at > max(MIN_SILENCE, timedelta(seconds=2 * row.tick_seconds))
 
 
-def reclaim_dead(session: Session, me: str | None, now: datetime, host: str | None = None) -> list[InstanceRow]:
-    """Release what dead instances held and forget them; returns the dead. Idempotent:
-    two instances reclaiming the same dead one at once do the same harmless updates."""
+def reclaim_dead(session: Session, me: str | None, now: datetime, host: str | None = None, space: str | None = None) -> list[InstanceRow]:
+    """Release what dead instances held and forget them; returns the dead.
+
+    Each dead row is deleted only while its heartbeat is still the one judged: an
+    instance that beat in between (it was only slow) keeps its claims. Two instances
+    reclaiming the same dead one: one deletes it and releases, the other finds nothing."""
     host = host or socket.gethostname()
-    dead = [row for row in session.exec(select(InstanceRow).where(InstanceRow.id != (me or ""))) if is_dead(row, host, now)]
-    if not dead:
-        return []
-    ids = [row.id for row in dead]
-    feeds = session.execute(
-        update(FeedRow).where(col(FeedRow.lease_holder).in_(ids)).values(next_check_at=now, lease_holder=None)
-    ).rowcount
-    deliveries = session.execute(
-        update(DeliveryRow)
-        .where(col(DeliveryRow.lease_holder).in_(ids), DeliveryRow.state == "sending")
-        .values(next_attempt_at=now, lease_holder=None)
-    ).rowcount
-    session.execute(
-        update(JobRunRow).where(col(JobRunRow.instance).in_(ids), JobRunRow.finished_at == None).values(started_at=_LONG_AGO)  # noqa: E711
-    )
-    session.execute(delete(InstanceRow).where(col(InstanceRow.id).in_(ids)))
-    session.commit()
-    for row in dead:
+    space = space if space is not None else process_space()
+    judged = [row for row in session.exec(select(InstanceRow).where(InstanceRow.id != (me or ""))) if is_dead(row, host, space, now)]
+    dead = []
+    for row in judged:
+        gone = session.execute(delete(InstanceRow).where(InstanceRow.id == row.id, InstanceRow.heartbeat_at == row.heartbeat_at))
+        if gone.rowcount != 1:
+            continue
+        feeds = session.execute(update(FeedRow).where(FeedRow.lease_holder == row.id).values(next_check_at=now, lease_holder=None)).rowcount
+        deliveries = session.execute(
+            update(DeliveryRow).where(DeliveryRow.lease_holder == row.id, DeliveryRow.state == "sending").values(next_attempt_at=now, lease_holder=None)
+        ).rowcount
+        # An unfinished calendar job of the dead one: its lease is made to have run out.
+        session.execute(update(JobRunRow).where(JobRunRow.instance == row.id, JobRunRow.finished_at == None).values(started_at=_LONG_AGO))  # noqa: E711
+        session.commit()  # per instance: what is released is released with its row's deletion
+        dead.append(row)
         log.warning(
             "instance %s (`tracker %s`, pid %d on %s) is gone: its %d feed(s) and %d delivery(ies) in hand are taken back now",
             row.id, row.command, row.pid, row.host, feeds, deliveries,
         )
+    session.commit()
     return dead
 
 
@@ -103,10 +115,10 @@ class Registration:
     def __init__(self, engine: Engine, command: str, tick_seconds: float, clock: Callable[[], datetime]) -> None:
         self.engine, self.clock = engine, clock
         self.id = uuid.uuid4().hex[:12]
-        self.host = socket.gethostname()
+        self.host, self.space = socket.gethostname(), process_space()
         now = clock()
         self._row = dict(
-            id=self.id, host=self.host, pid=os.getpid(), pid_started=process_started(os.getpid()),
+            id=self.id, host=self.host, pid=os.getpid(), pid_started=process_started(os.getpid()), process_space=self.space,
             command=command, started_at=now, tick_seconds=tick_seconds,
         )
         with Session(engine) as session:
@@ -120,7 +132,7 @@ class Registration:
 
     def reclaim(self) -> list[InstanceRow]:
         with Session(self.engine) as session:
-            return reclaim_dead(session, self.id, self.clock(), self.host)
+            return reclaim_dead(session, self.id, self.clock(), self.host, self.space)
 
     def beat(self) -> None:
         """Renew the heartbeat. An instance that others took for dead (a long pause) registers
@@ -162,8 +174,4 @@ class Registration:
             )
             session.execute(delete(InstanceRow).where(InstanceRow.id == self.id))
             session.commit()
-
-
-def live_instances(session: Session) -> list[InstanceRow]:
-    return list(session.exec(select(InstanceRow).order_by(InstanceRow.started_at)))
 

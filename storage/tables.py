@@ -255,9 +255,9 @@ class JobRunRow(SQLModel, table=True):
 class InstanceRow(SQLModel, table=True):
     """A process that claims work (feeds, deliveries, calendar jobs), while it lives.
 
-    `host`, `pid` and `pid_started` let an instance on the same host tell at once that
-    another is gone (a pid can be reused; its start time cannot); `heartbeat_at`,
-    renewed every half tick, tells instances on other hosts."""
+    `host`, `process_space`, `pid` and `pid_started` let an instance in the same process
+    space tell at once that another is gone (a pid can be reused; its start time cannot);
+    `heartbeat_at`, renewed every half tick (at most 30 s), tells the others."""
 
     __tablename__ = "instance"
 
@@ -265,6 +265,9 @@ class InstanceRow(SQLModel, table=True):
     host: str
     pid: int
     pid_started: Optional[str] = None
+    # The boot and the pid namespace the pid belongs to: two containers sharing a host
+    # name have pids of their own, and only one's pids can be looked at from the other.
+    process_space: Optional[str] = None
     command: str
     started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     heartbeat_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

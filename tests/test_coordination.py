@@ -335,11 +335,13 @@ def test_a_failed_renewal_is_logged_and_the_batch_goes_on(tmp_path, caplog):
     assert "renewing the leases of 1 feeds failed: OperationalError" in caplog.text
 
 
-def _holding(session, instance_id: str, host: str, pid: int, heartbeat_at: datetime, now: datetime) -> tuple[int, int]:
+def _holding(session, instance_id: str, host: str, pid: int, heartbeat_at: datetime, now: datetime, space: str | None = None) -> tuple[int, int]:
     """An instance row holding one feed and one delivery in `sending`; returns their ids."""
+    from storage.registry import process_space
     from storage.tables import DeliveryRow, FeedRow, InstanceRow
 
-    session.add(InstanceRow(id=instance_id, host=host, pid=pid, command="run", started_at=heartbeat_at, heartbeat_at=heartbeat_at, tick_seconds=60))
+    session.add(InstanceRow(id=instance_id, host=host, pid=pid, command="run", started_at=heartbeat_at, heartbeat_at=heartbeat_at,
+                            tick_seconds=60, process_space=space or process_space()))
     feed = FeedRow(name=f"feed-{instance_id}", url="https://example.org/f", configured_url="https://example.org/f",
                    next_check_at=now + timedelta(minutes=5), lease_holder=instance_id)
     delivery = DeliveryRow(dedupe_key=f"d-{instance_id}", kind="evidence", state="sending", next_attempt_at=now + timedelta(minutes=5),
@@ -365,6 +367,8 @@ def test_what_a_dead_instance_held_is_taken_back_at_once_and_a_live_ones_is_not(
         beating = _holding(session, "beating", "other-host", 4243, now - timedelta(seconds=30), now)
         exited = _holding(session, "exited", "this-host", gone.pid, now, now)
         alive = _holding(session, "alive", "this-host", os.getpid(), now, now)
+        # Same host name, another container's pids: its pid means nothing here, its heartbeat does.
+        container = _holding(session, "container", "this-host", gone.pid, now - timedelta(seconds=30), now, space="other-boot/4026531836")
         dead = reclaim_dead(session, "me", now, host="this-host")
         assert sorted(row.id for row in dead) == ["exited", "silent"]
         session.expire_all()
@@ -373,6 +377,6 @@ def test_what_a_dead_instance_held_is_taken_back_at_once_and_a_live_ones_is_not(
             assert feed.next_check_at <= now and feed.lease_holder is None
             # still `sending`: the next claim marks it in doubt, and Slack is looked at first
             assert delivery.state == "sending" and delivery.next_attempt_at <= now
-        for feed_id, delivery_id in (beating, alive):
+        for feed_id, delivery_id in (beating, alive, container):
             assert session.get(FeedRow, feed_id).next_check_at > now and session.get(DeliveryRow, delivery_id).next_attempt_at > now
-        assert sorted(session.exec(select(InstanceRow.id))) == ["alive", "beating"]
+        assert sorted(session.exec(select(InstanceRow.id))) == ["alive", "beating", "container"]

@@ -118,7 +118,7 @@ def other_loopback():
         yield server
 
 
-@pytest.mark.parametrize("target", ["127.0.0.2", "169.254.169.254", "[::1]", "10.0.0.1", "192.168.1.1", "0.0.0.0"])
+@pytest.mark.parametrize("target", ["127.0.0.2", "169.254.169.254", "[::1]", "10.0.0.1", "192.168.1.1", "0.0.0.0", "100.64.0.1", "[::127.0.0.2]", "[64:ff9b::7f00:2]"])
 def test_a_redirect_into_a_private_network_is_refused_in_words_before_any_request(feed_server, other_loopback, target):
     port = other_loopback.url("/").split(":")[2].split("/")[0]
     feed_server.routes["/feed"] = Route(status=302, headers={"Location": f"http://{target}:{port}/secret"})

@@ -198,3 +198,25 @@ def test_the_alert_rules_name_only_metrics_the_tracker_serves(tracked):
     rules = (PROMETHEUS_DOCS / "tracker-alerts.yml").read_text(encoding="utf-8")
     named = set(re.findall(r"\b(tracker_[a-z_]+)\b", rules))
     assert named and named <= served | {name.removesuffix("_total") for name in served}, named - served
+
+
+@pytest.mark.parametrize("url, words", [("postgresql//u:pw-hidden@h/x", "not a database URL"), ("foo://u:pw-hidden@h/x", "no driver for it")])
+def test_doctor_tells_a_bad_database_url_in_words(tmp_path, cli, monkeypatch, url, words):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    config = write_config(tmp_path, [])
+    config.write_text(config.read_text(encoding="utf-8").replace('url = "sqlite:///tracker.db"', f'url = "{url}"'), encoding="utf-8")
+    result = cli("--config", str(config), "doctor")
+    assert result.exit_code == 1 and words in result.output and "pw-hidden" not in result.output
+
+
+def test_doctor_creates_no_database_file(tmp_path, cli, monkeypatch):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    result = cli("--config", str(write_config(tmp_path, [])), "doctor")
+    assert "no file yet" in result.output and not (tmp_path / "tracker.db").exists()
+
+
+def test_configured_host_names_keep_loopback_answering_when_serving_on_loopback():
+    from tracker.cli.web import served_host_names
+
+    assert set(served_host_names("127.0.0.1", ["tracker.example.org"])) >= {"tracker.example.org", "127.0.0.1", "localhost"}
+    assert served_host_names("0.0.0.0", ["tracker.example.org"]) == ["tracker.example.org"]

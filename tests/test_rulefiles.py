@@ -178,7 +178,9 @@ def test_a_rule_file_full_of_aliases_is_refused_at_once_with_its_place(cli, tmp_
         ("id: a\ntitle: b\nlabel: *t\n", "3:8: YAML alias *t"),
         ("id: a\ntitle: b\nmatch:\n  <<: {any: [x]}\n", "4:3: YAML merge key <<"),
         ("id: a\ntitle: b\nnotes: [" + ", ".join(["x"] * 60_000) + "]\n", "too many for a rule file"),
-        ("id: a\ntitle: b\nnotes: '" + "x" * 600_000 + "'\n", "a rule file may have at most 524,288"),
+        ("id: a\ntitle: b\nnotes: '" + "x" * 600_000 + "'\n", "over 524,288 bytes: too big for a rule file"),
+        ("id: a\ntitle: b\nmatch:\n  any: " + "[" * 2000 + "]" * 2000 + "\n", "nested more than 64 levels deep"),
+        ("%YAML 1.3\n---\nid: a\ntitle: b\n", "rule.yaml:1:1"),
     ],
 )
 def test_anchors_aliases_merge_keys_and_giant_files_are_refused(tmp_path, text, words):

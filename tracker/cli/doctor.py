@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import click
 
@@ -47,23 +48,37 @@ def run_checks(app: App):
     database = list(_database(settings.database.url))
     yield from database
     yield _rules(settings)
-    if "cannot connect" not in database[0].detail:
+    reachable = database[0].ok or "at revision" in database[0].detail
+    if reachable and not _no_sqlite_file_yet(settings.database.url):
         yield from _feeds(settings)
+    elif reachable and not settings.feeds:
+        yield Check("feeds", False, "no [[feeds]] in the config", "add one [[feeds]] table per feed (name, url)")
     yield from _slack(settings)
     yield from _web(settings)
 
 
 def _database(url: str):
-    from sqlalchemy.exc import DBAPIError, ArgumentError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
     from storage.engine import make_engine
     from storage.migrate import HEAD_REVISION, current_revision, known_revisions
 
+    advice = "set [database] url (or $TRACKER_DATABASE_URL) to a SQLAlchemy URL: sqlite:///tracker.db or postgresql+psycopg://user@host/db"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        yield Check("database", False, "not a database URL", advice)
+        return
+    shown = parsed.render_as_string(hide_password=True)
+    if _no_sqlite_file_yet(url):
+        # Doctor only looks: connecting would create the file.
+        yield Check("database", True, f"{shown}: no file yet: the first `tracker poll` or `run` creates it")
+        return
     try:
         engine = make_engine(url)
-        shown = engine.url.render_as_string(hide_password=True)
-    except ArgumentError as error:
-        yield Check("database", False, f"not a database URL: {error}", "set [database] url (or $TRACKER_DATABASE_URL) to a SQLAlchemy URL")
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        yield Check("database", False, f"{shown}: no driver for it ({type(error).__name__})", advice)
         return
     try:
         revision = current_revision(engine)
@@ -83,6 +98,15 @@ def _database(url: str):
     else:
         yield Check("database", False, f"{shown}: at revision {revision}, which this tracker does not know",
                     "a newer tracker migrated it: upgrade the tracker, or point [database] url at this version's database")
+
+
+def _no_sqlite_file_yet(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    from storage.engine import is_sqlite
+
+    database = make_url(url).database
+    return is_sqlite(url) and database not in (None, "", ":memory:") and not Path(database).exists()
 
 
 def _rules(settings):

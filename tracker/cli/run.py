@@ -82,7 +82,8 @@ def run(app: App) -> None:
         if previous is not None:
             retry_parked(tick)  # the config may have been fixed: what was parked gets another try
         if fresh.engine is not old_app.engine and "engine" in vars(old_app):
-            old_app.engine.dispose()  # the database moved: the old pool's connections go
+            old_app.close()  # the database moved: this process leaves its registry,
+            old_app.engine.dispose()  # and the old pool's connections go
         current["app"], current["tick"] = fresh, tick
         return tick
 

@@ -25,6 +25,7 @@ def serve(app: App, host: str, port: int) -> None:
     from tracker.web import create_app
 
     app.sync_rules()  # fail early, before listening, on a bad config or database
+    app.sync_feeds()  # the configured feeds are known (and counted by /metrics) before the first poll
     token = secret(ACCESS_TOKEN_ENV) or None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         click.echo(f"warning: serving on {host} without ${ACCESS_TOKEN_ENV}: anyone who can reach it can read every commitment and its evidence", err=True)
@@ -47,11 +48,11 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def served_host_names(host: str, configured: list[str]) -> list[str]:
-    """The Host names answered: those configured, else loopback's when listening on loopback
-    (a browser tricked into calling 127.0.0.1 under another name gets nothing), else any."""
-    if configured:
-        return list(configured)
-    return list(LOOPBACK_NAMES) if host in LOOPBACK_NAMES else []
+    """The Host names answered: those configured, and loopback's when listening on loopback
+    (a local scrape or watchdog keeps working; a browser tricked into calling 127.0.0.1
+    under another name gets nothing). Off loopback with none configured: any."""
+    loopback = list(LOOPBACK_NAMES) if host in LOOPBACK_NAMES else []
+    return list(dict.fromkeys([*configured, *loopback]))
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -27,21 +27,28 @@ class AddressRefused(Exception):
     """The hop leads where the bot does not go; the message is the feed's error, in words."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def address_kind(address: str) -> str | None:
-    """'loopback', 'private', 'link-local' or 'unspecified' for an address a redirect may not
-    lead to by itself; None for a public one."""
+    """What kind of non-public address this is ('loopback', 'link-local', 'unspecified',
+    'private', or 'non-public' for shared, reserved, documentation and multicast ranges),
+    None for a public one. IPv4 carried in IPv6 (mapped, compatible, 6to4, NAT64) is
+    judged as the IPv4 address it reaches."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is not part of it
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_link_local:
-        return "link-local"
-    if ip.is_private:
-        return "private"
-    return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif int(ip) >> 32 == 0 and int(ip) > 1:  # IPv4-compatible (::127.0.0.2)
+            ip = ipaddress.IPv4Address(int(ip))
+    for kind, test in (("loopback", ip.is_loopback), ("unspecified", ip.is_unspecified), ("link-local", ip.is_link_local), ("private", ip.is_private)):
+        if test:
+            return kind
+    return None if ip.is_global and not ip.is_multicast else "non-public"
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -78,7 +85,7 @@ class HopGuard:
             if kind and address not in await self._trusted_addresses(port):
                 shown = host if host == address else f"{host} ({address})"
                 raise AddressRefused(
-                    f"refused to follow a redirect to {shown}: a {kind} address, and the configured feed is not on it "
+                    f"refused to follow a redirect to {shown}: {'an' if kind[0] in 'aeiou' else 'a'} {kind} address, and the configured feed is not on it "
                     "([fetch] allow_private_networks = true allows it)"
                 )
         return addresses

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import ssl
 import time
+import urllib.request
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -72,13 +73,17 @@ def fetch_feeds(feeds: Iterable[FeedSource], policy: FetchPolicy) -> list[FetchR
 async def fetch_feeds_async(feeds: list[FeedSource], policy: FetchPolicy) -> list[FetchResult]:
     everyone = asyncio.Semaphore(policy.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
+    proxied = any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))
 
     async def one(feed: FeedSource) -> FetchResult:
         host = urlsplit(feed.url).netloc.lower()
         host_slot = per_host.setdefault(host, asyncio.Semaphore(policy.per_host))
         async with everyone, host_slot:
             backend = PinnedBackend()
-            async with httpx.AsyncClient(timeout=httpx.Timeout(policy.timeout_seconds), follow_redirects=False, transport=_PinnedTransport(backend)) as client:
+            # Through a proxy ($HTTPS_PROXY…) the proxy connects: every hop's name is still
+            # checked here, but the connection cannot be pinned to the addresses checked.
+            transport = None if proxied else _PinnedTransport(backend)
+            async with httpx.AsyncClient(timeout=httpx.Timeout(policy.timeout_seconds), follow_redirects=False, transport=transport, verify=tls_context()) as client:
                 return await fetch_one(client, feed, policy, backend)
 
     return list(await asyncio.gather(*(one(feed) for feed in feeds)))
@@ -90,6 +95,7 @@ class _PinnedTransport(httpx.AsyncHTTPTransport):
 
     def __init__(self, backend: PinnedBackend) -> None:
         super().__init__(verify=tls_context())
+        # One feed's hops: a few connections at most (each redirect to another host).
         self._pool = httpcore.AsyncConnectionPool(ssl_context=tls_context(), max_connections=4, network_backend=backend)
 
 
@@ -113,12 +119,13 @@ async def _fetch(client: httpx.AsyncClient, feed: FeedSource, policy: FetchPolic
     url = feed.url
     visited = {url}
     permanent = True
-    guard = HopGuard(urlsplit(feed.configured_url or feed.url).hostname or "", allow_private=policy.allow_private_networks)
+    guard = HopGuard(httpx.URL(feed.configured_url or feed.url).raw_host.decode("ascii"), allow_private=policy.allow_private_networks)
     for _hop in range(policy.max_redirects + 1):
         _require_http(url)
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        backend.pin(parts.hostname or "", port, await guard.check(parts.hostname or "", port))
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")  # as the connection names it: an IDN in punycode
+        port = target.port or (443 if target.scheme == "https" else 80)
+        backend.pin(host, port, await guard.check(host, port))
         request = client.build_request("GET", url, headers=_request_headers(feed, policy, url))
         response = await client.send(request, stream=True)
         try:

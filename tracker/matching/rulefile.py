@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, ScalarEvent
 
 from tracker.model import Entry
+from tracker.matching.yamlguard import Refused, read_capped, refuse_expansions
 from tracker.matching.ruleformat import Rule, compile_regex, known_field_names
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -181,48 +181,22 @@ _SafeDatesAsText.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.
 def _load_file(path: Path) -> tuple[Rule | None, Any, list[Problem]]:
     """A file's rule, its document with positions (None when the fast path was enough), its problems."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path)
     except (UnicodeDecodeError, OSError) as error:
         return None, None, [Problem(path, 1, 1, f"cannot read: {error}")]
-    refused = _refuse_expansions(path, text)
-    if refused:
-        return None, None, [refused]
+    except Refused as refused:
+        return None, None, [Problem(path, refused.line, refused.column, str(refused))]
+    try:
+        refuse_expansions(text)
+    except Refused as refused:
+        return None, None, [Problem(path, refused.line, refused.column, str(refused))]
     rule = _load_quickly(path, text)
     if rule is not None:
         return rule, None, []
-    return _load_with_positions(path, text)
-
-
-# A rule file is a page of fields and a few dozen examples (the largest shipped one is
-# under 20 KB and 3,000 YAML events); these caps are far above that and far below what
-# hurts a running bot.
-MAX_RULE_FILE_BYTES = 512 * 1024
-MAX_RULE_FILE_NODES = 50_000
-
-
-def _refuse_expansions(path: Path, text: str) -> Problem | None:
-    """Anchors, aliases and merge keys, refused from the event stream before any structure
-    is built: nested aliases expand exponentially ("billion laughs"), and the format
-    needs none of them. Also a file too big or with too many nodes to be a rule."""
-    size = len(text.encode("utf-8"))
-    if size > MAX_RULE_FILE_BYTES:
-        return Problem(path, 1, 1, f"the file is {size:,} bytes: a rule file may have at most {MAX_RULE_FILE_BYTES:,}")
-    nodes = 0
     try:
-        for event in YAML(typ="safe").parse(text):
-            nodes += 1
-            line, column = (event.start_mark.line + 1, event.start_mark.column + 1) if event.start_mark else (1, 1)
-            if isinstance(event, AliasEvent):
-                return Problem(path, line, column, f"YAML alias *{event.anchor}: rule files may not use anchors or aliases (write the value out)")
-            if getattr(event, "anchor", None):
-                return Problem(path, line, column, f"YAML anchor &{event.anchor}: rule files may not use anchors or aliases (write the value out)")
-            if isinstance(event, ScalarEvent) and event.value == "<<" and not event.style:
-                return Problem(path, line, column, "YAML merge key <<: rule files may not merge mappings (write the fields out)")
-            if nodes > MAX_RULE_FILE_NODES:
-                return Problem(path, line, column, f"more than {MAX_RULE_FILE_NODES:,} YAML nodes: too many for a rule file")
-    except YAMLError:
-        return None  # a syntax error: the loaders below say where, in words
-    return None
+        return _load_with_positions(path, text)
+    except (RecursionError, AssertionError, ValueError, TypeError) as error:  # the YAML library's own limits (e.g. %YAML 1.3)
+        return None, None, [Problem(path, 1, 1, f"cannot read: {type(error).__name__}: {error}")]
 
 
 def _load_quickly(path: Path, text: str) -> Rule | None:

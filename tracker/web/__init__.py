@@ -9,6 +9,7 @@ description is at /openapi.json.
 from __future__ import annotations
 
 import hmac
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlencode
@@ -43,13 +44,21 @@ def create_app(
     from tracker.web.forms import router as form_router
     from tracker.web.slack import router as slack_router
 
+    tracker_app = App(config_path)
+    tracker_app.command = "serve"  # in the instance registry, once it sends (a Slack click's alerts)
+
+    @asynccontextmanager
+    async def lifespan(_web: FastAPI):
+        yield
+        tracker_app.close()  # leave the instance registry cleanly
+
     web = FastAPI(
+        lifespan=lifespan,
         title="tracker",
         summary="Clean-energy and climate commitments: status, evidence and feed health",
         docs_url=None,
         redoc_url=None,
     )
-    tracker_app = App(config_path)
     tracker_app.engine  # built (and migrated) now: requests run on several threads at once
     web.state.tracker = tracker_app
     web.state.data = ReviewData(tracker_app, clock or utc_now)

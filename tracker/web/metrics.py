@@ -68,7 +68,8 @@ class FleetCollector(Collector):
             "Age of the oldest alert not yet sent (pending, sending or failed); 0 when none waits.",
             value=max(0.0, self.clock() - oldest.timestamp()) if oldest else 0.0,
         )
-        labels = ["instance", "host", "command"]
+        # Not "instance": Prometheus gives every scraped series that label (the target).
+        labels = ["instance_id", "host", "command"]
         started = GaugeMetricFamily("tracker_instance_start_time_seconds", "When each running instance started (Unix time).", labels=labels)
         heartbeat = GaugeMetricFamily("tracker_instance_heartbeat_time_seconds", "Each instance's last heartbeat (Unix time).", labels=labels)
         last_tick = GaugeMetricFamily("tracker_instance_last_tick_time_seconds", "When each instance's last tick ended (Unix time).", labels=labels)

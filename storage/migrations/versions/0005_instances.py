@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column('host', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column('pid', sa.Integer(), nullable=False),
         sa.Column('pid_started', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column('process_space', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column('command', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=False),
