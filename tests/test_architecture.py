@@ -28,7 +28,7 @@ PLACES: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "storage": (("storage",), {"model"}),
     "status": (("tracker.status",), {"model", "helpers", "matching", "storage"}),
     "notifiers": (("notifiers",), {"model", "storage"}),
-    "pipeline": (("tracker.pipeline", "tracker.scheduler"), {"model", "helpers", "config", "feeds", "matching", "storage", "status", "notifiers"}),
+    "pipeline": (("tracker.pipeline", "tracker.scheduler", "tracker.instances"), {"model", "helpers", "config", "feeds", "matching", "storage", "status", "notifiers"}),
     "app": (("tracker.app",), {"model", "helpers", "config", "feeds", "matching", "storage", "status", "notifiers", "pipeline"}),
     "web": (("tracker.web",), {"model", "helpers", "config", "feeds", "matching", "storage", "status", "notifiers", "pipeline", "app"}),
     "cli": (("tracker.cli", "tracker.__main__"), {"model", "helpers", "config", "feeds", "matching", "storage", "status", "notifiers", "pipeline", "app", "web"}),

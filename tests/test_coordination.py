@@ -337,7 +337,7 @@ def test_a_failed_renewal_is_logged_and_the_batch_goes_on(tmp_path, caplog):
 
 def _holding(session, instance_id: str, host: str, pid: int, heartbeat_at: datetime, now: datetime, space: str | None = None) -> tuple[int, int]:
     """An instance row holding one feed and one delivery in `sending`; returns their ids."""
-    from storage.registry import process_space
+    from tracker.instances import process_space
     from storage.tables import DeliveryRow, FeedRow, InstanceRow
 
     session.add(InstanceRow(id=instance_id, host=host, pid=pid, command="run", started_at=heartbeat_at, heartbeat_at=heartbeat_at,
@@ -356,7 +356,7 @@ def test_what_a_dead_instance_held_is_taken_back_at_once_and_a_live_ones_is_not(
     a process that is gone is dead whatever its heartbeat; the living keep their claims."""
     import subprocess
 
-    from storage.registry import reclaim_dead
+    from tracker.instances import reclaim_dead
     from storage.tables import DeliveryRow, FeedRow, InstanceRow
 
     now = datetime.now(timezone.utc)

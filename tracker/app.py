@@ -44,7 +44,7 @@ class App:
     def registration(self):
         """This process in the instance registry (storage.registry), from its first claim of
         work until `close()`: registering takes back what dead instances left waiting."""
-        from storage.registry import Registration
+        from tracker.instances import Registration
 
         return Registration(self.engine, self.command, self.settings.schedule.tick, utc_now)
 

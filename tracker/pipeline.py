@@ -23,7 +23,7 @@ from notifiers.delivery import Pacer, Sender, deliver_pending
 from notifiers.notices import enqueue_notice
 from storage import entries as entry_store, feeds as feed_store, repository
 from storage.leases import BatchLease
-from storage.registry import Registration
+from tracker.instances import Registration
 from tracker.feeds.fetch import FetchPolicy, body_hash, fetch_feeds
 from tracker.feeds.intervals import backoff, jittered, next_interval
 from tracker.feeds.parse import parse_document
