@@ -91,12 +91,18 @@ def _deliver_one(sender: Sender, session: Session, delivery, now: datetime, repo
     except DeliveryError as failure:
         report.alerts_failed += 1
         retry_at = None if failure.permanent else sender.clock() + _delivery_backoff(attempts, failure.retry_after)
-        outbox.mark_failed(session, delivery_id, str(failure), retry_at, in_doubt=failure.in_doubt)
+        if not outbox.mark_failed(session, delivery_id, str(failure), retry_at, in_doubt=failure.in_doubt, holder=sender.holder):
+            log.warning("delivery %d was taken back by another instance while this one was sending it: its outcome is that one's", delivery_id)
         session.commit()
         log.warning("delivery %d (%s to %s): %s%s", delivery_id, kind, channel, failure, "" if retry_at else " (parked)")
         return not _is_outage(failure)
     report.alerts_sent += not sent.already_there
-    outbox.mark_delivered(session, delivery_id, sent.remote_id, sender.clock())
+    if not outbox.mark_delivered(session, delivery_id, sent.remote_id, sender.clock(), holder=sender.holder):
+        # Taken for dead mid-send: the instance that took it back looks in the channel
+        # before sending (in doubt), and records it; this one records nothing over it.
+        log.warning("delivery %d was taken back by another instance while this one was sending it: its outcome is that one's", delivery_id)
+        session.commit()
+        return True
     if threaded and thread is None and sent.remote_id:
         outbox.record_thread(session, channel, commitment_id, sent.channel_id, sent.remote_id, now)
     elif thread is not None and alert.kind == "status_change":

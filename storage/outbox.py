@@ -84,21 +84,30 @@ def claim_deliveries(
     return [session.get(DeliveryRow, delivery_id) for delivery_id in claimed]
 
 
-def mark_delivered(session: Session, delivery_id: int, remote_id: str | None, now: datetime) -> None:
-    session.execute(
+def _still_held(delivery_id: int, holder: str | None):
+    """The delivery, while `holder` still holds it: a sender taken for dead (a long pause)
+    whose delivery another instance took back records nothing over that one's outcome."""
+    held = DeliveryRow.id == delivery_id
+    return held if holder is None else and_(held, DeliveryRow.lease_holder == holder)
+
+
+def mark_delivered(session: Session, delivery_id: int, remote_id: str | None, now: datetime, holder: str | None = None) -> bool:
+    """False when the delivery was taken back from `holder` meanwhile."""
+    return session.execute(
         update(DeliveryRow)
-        .where(DeliveryRow.id == delivery_id)
+        .where(_still_held(delivery_id, holder))
         .values(state="sent", sent_at=now, remote_id=remote_id, last_error=None, in_doubt=False, lease_holder=None)
-    )
+    ).rowcount == 1
 
 
-def mark_failed(session: Session, delivery_id: int, error: str, retry_at: datetime | None, in_doubt: bool = False) -> None:
-    """A transient failure retries at `retry_at`; None parks the delivery until someone acts."""
-    session.execute(
+def mark_failed(session: Session, delivery_id: int, error: str, retry_at: datetime | None, in_doubt: bool = False, holder: str | None = None) -> bool:
+    """A transient failure retries at `retry_at`; None parks the delivery until someone acts.
+    False when the delivery was taken back from `holder` meanwhile."""
+    return session.execute(
         update(DeliveryRow)
-        .where(DeliveryRow.id == delivery_id)
+        .where(_still_held(delivery_id, holder))
         .values(state="failed" if retry_at else "parked", last_error=error, next_attempt_at=retry_at, in_doubt=in_doubt, lease_holder=None)
-    )
+    ).rowcount == 1
 
 
 def mark_muted(session: Session, delivery_id: int, note: str) -> None:

@@ -380,3 +380,25 @@ def test_what_a_dead_instance_held_is_taken_back_at_once_and_a_live_ones_is_not(
         for feed_id, delivery_id in (beating, alive, container):
             assert session.get(FeedRow, feed_id).next_check_at > now and session.get(DeliveryRow, delivery_id).next_attempt_at > now
         assert sorted(session.exec(select(InstanceRow.id))) == ["alive", "beating", "container"]
+
+
+def test_a_sender_taken_for_dead_records_nothing_over_the_one_that_took_its_delivery_back(engine):
+    from storage.outbox import mark_delivered, mark_failed
+    from storage.registry import release_holdings
+    from storage.tables import DeliveryRow
+
+    with Session(engine) as session:
+        enqueue_delivery(session, "d1", "evidence", "#x", {"kind": "evidence"}, None, NOW)
+        session.commit()
+        [taken] = claim_deliveries(session, NOW, limit=1, holder="paused")
+        release_holdings(session, "paused", NOW)  # judged dead while paused mid-send
+        session.commit()
+        [again] = claim_deliveries(session, NOW, limit=1, holder="survivor")
+        assert again.id == taken.id and again.in_doubt  # the survivor looks in Slack first
+        assert not mark_delivered(session, taken.id, "ts-paused", NOW, holder="paused")
+        assert not mark_failed(session, taken.id, "late", None, holder="paused")
+        assert mark_delivered(session, taken.id, "ts-survivor", NOW, holder="survivor")
+        session.commit()
+        row = session.get(DeliveryRow, taken.id)
+        session.refresh(row)
+        assert (row.state, row.remote_id) == ("sent", "ts-survivor")
