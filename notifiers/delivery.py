@@ -22,6 +22,8 @@ from tracker.model import Alert, ChannelRoutes, ThreadRef, alert_from_payload
 log = logging.getLogger("tracker")
 
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
+# A sender taken for dead mid-send (a long pause) whose delivery another instance took back.
+TAKEN_BACK = "delivery %d was taken back by another instance while this one was sending it: its outcome is that one's"
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Sender:
     routes: ChannelRoutes
     pacer: Pacer
     clock: Callable[[], datetime]
-    # The instance id stamped on each claim (storage.registry), so that a restart takes
+    # The instance id stamped on each claim (tracker.instances), so that a restart takes
     # back at once what a dead sender held.
     holder: str | None = None
 
@@ -92,7 +94,7 @@ def _deliver_one(sender: Sender, session: Session, delivery, now: datetime, repo
         report.alerts_failed += 1
         retry_at = None if failure.permanent else sender.clock() + _delivery_backoff(attempts, failure.retry_after)
         if not outbox.mark_failed(session, delivery_id, str(failure), retry_at, in_doubt=failure.in_doubt, holder=sender.holder):
-            log.warning("delivery %d was taken back by another instance while this one was sending it: its outcome is that one's", delivery_id)
+            log.warning(TAKEN_BACK, delivery_id)
         session.commit()
         log.warning("delivery %d (%s to %s): %s%s", delivery_id, kind, channel, failure, "" if retry_at else " (parked)")
         return not _is_outage(failure)
@@ -100,7 +102,7 @@ def _deliver_one(sender: Sender, session: Session, delivery, now: datetime, repo
     if not outbox.mark_delivered(session, delivery_id, sent.remote_id, sender.clock(), holder=sender.holder):
         # Taken for dead mid-send: the instance that took it back looks in the channel
         # before sending (in doubt), and records it; this one records nothing over it.
-        log.warning("delivery %d was taken back by another instance while this one was sending it: its outcome is that one's", delivery_id)
+        log.warning(TAKEN_BACK, delivery_id)
         session.commit()
         return True
     if threaded and thread is None and sent.remote_id:

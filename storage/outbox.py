@@ -37,7 +37,7 @@ def claim_deliveries(
 
     A claim is a lease: a row left in `sending` by a process that died is claimable
     again once the lease has expired, or at once when its `holder` is known dead
-    (storage.registry), and is then marked in doubt, since the message may have gone
+    (tracker.instances), and is then marked in doubt, since the message may have gone
     out before the process died.
 
     One commitment's deliveries go out one at a time, whichever instance sends them:

@@ -42,7 +42,7 @@ class App:
 
     @cached_property
     def registration(self):
-        """This process in the instance registry (storage.registry), from its first claim of
+        """This process in the instance registry (tracker.instances), from its first claim of
         work until `close()`: registering takes back what dead instances left waiting."""
         from tracker.instances import Registration
 

@@ -45,19 +45,21 @@ def run_checks(app: App):
         yield Check("config", False, str(error), f"fix {app.config_path}: each key is explained in the shipped config.toml")
         return
     yield Check("config", True, f"{app.config_path}: {len(settings.feeds)} feeds, rules in {', '.join(settings.rules.paths)}")
-    database = list(_database(settings.database.url))
-    yield from database
+    database, feeds_state = _database(settings.database.url)
+    yield database
     yield _rules(settings)
-    reachable = database[0].ok or "at revision" in database[0].detail
-    if reachable and not _no_sqlite_file_yet(settings.database.url):
-        yield from _feeds(settings)
-    elif reachable and not settings.feeds:
-        yield Check("feeds", False, "no [[feeds]] in the config", "add one [[feeds]] table per feed (name, url)")
+    if feeds_state == "readable":
+        rows = _feed_rows(settings.database.url)
+    else:
+        rows = {} if feeds_state == "none yet" else None
+    yield from _feeds(settings, rows)
     yield from _slack(settings)
     yield from _web(settings)
 
 
-def _database(url: str):
+def _database(url: str) -> tuple[Check, str]:
+    """The database's check, and its feeds': "readable" (a revision this tracker knows,
+    behind or not), "none yet" (no file, no tables) or "unknown" (not reached)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -68,36 +70,31 @@ def _database(url: str):
     try:
         parsed = make_url(url)
     except ArgumentError:
-        yield Check("database", False, "not a database URL", advice)
-        return
+        return Check("database", False, "not a database URL", advice), "unknown"
     shown = parsed.render_as_string(hide_password=True)
     if _no_sqlite_file_yet(url):
         # Doctor only looks: connecting would create the file.
-        yield Check("database", True, f"{shown}: no file yet: the first `tracker poll` or `run` creates it")
-        return
+        return Check("database", True, f"{shown}: no file yet: the first `tracker poll` or `run` creates it"), "none yet"
     try:
         engine = make_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
-        yield Check("database", False, f"{shown}: no driver for it ({type(error).__name__})", advice)
-        return
+        return Check("database", False, f"{shown}: no driver for it ({type(error).__name__})", advice), "unknown"
     try:
         revision = current_revision(engine)
     except DBAPIError as error:
         reason = str(error.orig or error).strip().splitlines()[0]
-        yield Check("database", False, f"{shown}: cannot connect: {reason}", "start the database server, or fix [database] url and its credentials")
-        return
+        return Check("database", False, f"{shown}: cannot connect: {reason}", "start the database server, or fix [database] url and its credentials"), "unknown"
     finally:
         engine.dispose()
     if revision == HEAD_REVISION:
-        yield Check("database", True, f"{shown}: reachable, at the head revision {HEAD_REVISION}")
-    elif revision is None:
-        yield Check("database", True, f"{shown}: reachable, empty: the first command creates its tables")
-    elif revision in known_revisions():
-        yield Check("database", False, f"{shown}: at revision {revision}, this tracker needs {HEAD_REVISION}",
-                    "run `tracker db upgrade` (any other command also upgrades it first)")
-    else:
-        yield Check("database", False, f"{shown}: at revision {revision}, which this tracker does not know",
-                    "a newer tracker migrated it: upgrade the tracker, or point [database] url at this version's database")
+        return Check("database", True, f"{shown}: reachable, at the head revision {HEAD_REVISION}"), "readable"
+    if revision is None:
+        return Check("database", True, f"{shown}: reachable, empty: the first command creates its tables"), "none yet"
+    if revision in known_revisions():
+        return Check("database", False, f"{shown}: at revision {revision}, this tracker needs {HEAD_REVISION}",
+                     "run `tracker db upgrade` (any other command also upgrades it first)"), "readable"
+    return Check("database", False, f"{shown}: at revision {revision}, which this tracker does not know",
+                 "a newer tracker migrated it: upgrade the tracker, or point [database] url at this version's database"), "unknown"
 
 
 def _no_sqlite_file_yet(url: str) -> bool:
@@ -121,25 +118,28 @@ def _rules(settings):
                  "fix each file at the line shown (`tracker rules check` lists them all); the bot keeps the last good rules meanwhile")
 
 
-def _feeds(settings):
+def _feed_rows(url: str) -> dict:
+    """Each configured feed's last check, by name (columns every revision has)."""
     from sqlalchemy import select
-    from sqlalchemy.exc import DBAPIError
 
     from storage.engine import make_engine
     from storage.tables import FeedRow
 
-    # Columns every revision has: a database one migration behind is still read.
     columns = (FeedRow.name, FeedRow.last_polled_at, FeedRow.last_status, FeedRow.last_error, FeedRow.consecutive_failures, FeedRow.disabled_reason)
-    engine = make_engine(settings.database.url)
+    engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            rows = {row.name: row for row in connection.execute(select(*columns).where(FeedRow.active == True))}  # noqa: E712
-    except DBAPIError:  # an empty database has no feed table yet
-        rows = {}
+            return {row.name: row for row in connection.execute(select(*columns).where(FeedRow.active == True))}  # noqa: E712
     finally:
         engine.dispose()
+
+
+def _feeds(settings, rows: dict | None):
+    """`rows` None: the database could not be read, so nothing is said of each feed."""
     if not settings.feeds:
         yield Check("feeds", False, "no [[feeds]] in the config", "add one [[feeds]] table per feed (name, url)")
+    if rows is None:
+        return
     for feed in settings.feeds:
         row = rows.get(feed.name)
         part = f"feed {feed.name}"

@@ -160,7 +160,7 @@ class DatabaseJobGate:
 
     def __init__(self, engine, instance: str, lease: timedelta) -> None:
         # `instance`: the registry's id, so that a dead instance's unfinished run is taken
-        # over at once (storage.registry), not only once its lease has run out.
+        # over at once (tracker.instances), not only once its lease has run out.
         self.engine, self.lease, self.instance = engine, lease, instance
 
     def claim(self, name: str, slot: datetime, now: datetime) -> bool:

@@ -43,25 +43,15 @@ class FleetCollector(Collector):
         up.add_metric([], 1)
         yield up
 
-        feeds = GaugeMetricFamily("tracker_feeds", "Configured feeds by state (ok, failing, disabled, never_polled); sums to the configured feeds.", labels=["state"])
-        for state, count in sorted(figures.feeds_by_state.items()):
-            feeds.add_metric([state], count)
-        yield feeds
-        fetches = CounterMetricFamily("tracker_fetches", "Feed checks by outcome (ok: a document, not_modified: 304, failed), over every instance.", labels=["outcome"])
-        for outcome, count in sorted(figures.fetches_by_outcome.items()):
-            fetches.add_metric([outcome], count)
-        yield fetches
+        yield _labelled(GaugeMetricFamily, "tracker_feeds", "Configured feeds by state (ok, failing, disabled, never_polled); sums to the configured feeds.",
+                        "state", figures.feeds_by_state)
+        yield _labelled(CounterMetricFamily, "tracker_fetches", "Feed checks by outcome (ok: a document, not_modified: 304, failed), over every instance.",
+                        "outcome", figures.fetches_by_outcome)
         yield GaugeMetricFamily("tracker_entries", "Entries stored.", value=figures.entries)
         yield GaugeMetricFamily("tracker_matches", "Evidence: entries matched to a commitment.", value=figures.matches)
-        commitments = GaugeMetricFamily("tracker_commitments", "Commitments tracked, by status.", labels=["status"])
-        by_status = {status.value: 0 for status in Status} | figures.commitments_by_status
-        for status, count in sorted(by_status.items()):
-            commitments.add_metric([status], count)
-        yield commitments
-        deliveries = GaugeMetricFamily("tracker_deliveries", "Alerts in the outbox, by state.", labels=["state"])
-        for state, count in sorted(figures.deliveries_by_state.items()):
-            deliveries.add_metric([state], count)
-        yield deliveries
+        yield _labelled(GaugeMetricFamily, "tracker_commitments", "Commitments tracked, by status.",
+                        "status", {status.value: 0 for status in Status} | figures.commitments_by_status)
+        yield _labelled(GaugeMetricFamily, "tracker_deliveries", "Alerts in the outbox, by state.", "state", figures.deliveries_by_state)
         oldest = figures.oldest_waiting_delivery
         yield GaugeMetricFamily(
             "tracker_oldest_waiting_delivery_age_seconds",
@@ -82,6 +72,14 @@ class FleetCollector(Collector):
                 last_tick.add_metric(values, row.last_tick_at.timestamp())
                 tick_took.add_metric(values, row.last_tick_seconds or 0.0)
         yield from (started, heartbeat, last_tick, tick_took)
+
+
+def _labelled(family, name: str, documentation: str, label: str, counts: dict[str, int]) -> Metric:
+    """One family of a sample per label value, in a stable order."""
+    metric = family(name, documentation, labels=[label])
+    for value, count in sorted(counts.items()):
+        metric.add_metric([value], count)
+    return metric
 
 
 def fleet_registry(engine: Engine) -> CollectorRegistry:
