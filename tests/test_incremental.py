@@ -95,6 +95,33 @@ def test_only_the_new_items_go_to_feedparser_and_the_path_is_told():
     assert unchanged_items.title == "News!"
 
 
+
+def _news(items: list[bytes], lead: bytes = b"") -> bytes:
+    return lead + b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News</title>' + b"".join(items) + b"</channel></rss>"
+
+
+def test_whitespace_before_the_declaration_still_reads_only_the_new_items():
+    # feedparser reads such a document with its lenient parser; so it reads the cut one.
+    items = [b"<item><title>Story %d &amp; more</title><guid>https://news.example/%d</guid></item>" % (n, n) for n in range(5)]
+    first = parse_document(_news(items[2:], b"\n  "), {}, URL)
+    assert first.warning and "declaration" in first.warning
+    grown = parse_document(_news(items, b"\n  "), {}, URL, frozenset(first.item_hashes))
+    whole = parse_document(_news(items, b"\n  "), {}, URL)
+    assert grown.path == "incremental" and [entry.title for entry in grown.entries] == ["Story 0 & more", "Story 1 & more"]
+    assert grown.entries == whole.entries[:2]
+
+
+def test_an_old_item_in_another_encoding_makes_the_whole_document_read_again():
+    # feedparser picks the encoding for the whole document: a Latin-1 byte in an old item
+    # turns a declared UTF-8 document into windows-1252, new items included.
+    items = [b"<item><title>Story %d</title><guid>https://news.example/%d</guid></item>" % (n, n) for n in range(4)]
+    items[3] = b"<item><title>Caf\xe9</title><guid>https://news.example/3</guid></item>"
+    items[0] = b"<item><title>Cr\xc3\xa8me</title><guid>https://news.example/0</guid></item>"
+    first = parse_document(_news(items[1:]), {}, URL)
+    grown = parse_document(_news(items), {}, URL, frozenset(first.item_hashes))
+    whole = parse_document(_news(items), {}, URL)
+    assert grown.path == "full" and grown.entries == whole.entries
+
 def test_a_feed_interval_shorter_than_the_tick_is_warned_of(tmp_path):
     from tracker.cli.run import short_intervals
     from tracker.config import load_settings

@@ -71,14 +71,30 @@ def parse_document(body: bytes, headers: Mapping[str, str], url: str, seen: froz
     if split and seen:
         new = [index for index, digest in enumerate(hashes) if digest not in seen]
         parsed = _feedparser(split.document(new), headers, url)
-        if not parsed.get("bozo"):
+        if _read_as_the_whole_would_be(parsed, split, body):
             result = _parsed_feed(parsed, body, url, allow_empty=True)
             log.debug("parse %s: incremental, %d of %d items new", url, len(new), len(hashes))
             return replace(result, path="incremental", item_hashes=hashes, seconds=time.perf_counter() - started)
-        log.debug("parse %s: the cut document is not well formed: full parse", url)
+        log.debug("parse %s: the cut document is not read as the whole would be: full parse", url)
     result = _parsed_feed(_feedparser(body, headers, url), body, url)
     log.debug("parse %s: full (%s)", url, "cut at its items" if split else "cannot be cut safely")
     return replace(result, path="full", item_hashes=hashes if not result.error else None, seconds=time.perf_counter() - started)
+
+
+def _read_as_the_whole_would_be(parsed, split, body: bytes) -> bool:
+    """Whether feedparser read the cut document the way it reads the whole one.
+
+    Its encoding: feedparser decodes the whole document before parsing, so an old item
+    that is not valid in the encoding it chose for the cut would make it choose another
+    for the whole. Its parser: a cut that is malformed falls to the lenient parser, as
+    the whole does only when the fault is in the head both share (whitespace before the
+    XML declaration); any other fault may lie in what was cut away."""
+    encoding = parsed.get("encoding")
+    try:
+        body.decode(encoding) if encoding else None
+    except (LookupError, UnicodeDecodeError):
+        return False
+    return not parsed.get("bozo") or split.leading_space
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str):

@@ -7,6 +7,11 @@ cut could change the meaning of takes the full path instead (None): a DOCTYPE, a
 wide encoding (UTF-16, UTF-32, EBCDIC), a byte-order mark, items not directly under the
 channel (RSS 2.0), the RDF root (RSS 1.0) or the feed (Atom), text or elements between
 items, a malformed document, a JSON Feed.
+
+Whitespace before the XML declaration (a common template slip) makes the document
+malformed to feedparser, which then reads it with its lenient parser; the cut keeps
+that whitespace in the head, so the small document is read the same lenient way
+(`Split.leading_space`), and the rest of the document is cut as usual.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ class Split:
     head: bytes
     items: tuple[bytes, ...]
     tail: bytes
+    # Whitespace before the XML declaration: feedparser's strict parser refuses both the
+    # whole document and the cut one at that same first byte.
+    leading_space: bool = False
 
     def document(self, chosen: list[int]) -> bytes:
         """The same document with only the chosen items (by index), in their order."""
@@ -50,6 +58,16 @@ def split_items(body: bytes) -> Split | None:
     declared = _DECLARATION.match(body)
     if declared and _WIDE_ENCODINGS.match(declared.group(1).decode("ascii")):
         return None
+    lead = len(body) - len(body.lstrip(b" \t\r\n"))
+    if not (lead and body.startswith(b"<?xml", lead)):
+        lead = 0  # whitespace before a root element is fine to expat: nothing to skip
+    split = _cut(body[lead:] if lead else body)
+    if split is None or not lead:
+        return split
+    return Split(body[:lead] + split.head, split.items, split.tail, leading_space=True)
+
+
+def _cut(body: bytes) -> Split | None:
     parser = expat.ParserCreate("ISO-8859-1")
     parser.buffer_text = True
     spans: list[tuple[int, int]] = []
