@@ -213,3 +213,38 @@ def test_a_later_year_for_another_goal_is_not_a_delay(shipped_matcher, title):
     """China's NDC targets 2030; a 2035 or 2060 goal beside it is a new pledge, not a slip."""
     match = read(shipped_matcher, title)["china-ndc"]
     assert match.signal.value != "delay" and match.signal_source != "target"
+
+
+@pytest.mark.parametrize("text, level, change", [
+    ("Die Importe aus China sind um 36,2 Prozent gesunken", None, -36.2),
+    ("von 72 Prozent auf 50 Prozent gesunken", 50.0, None),
+    ("les importations chinoises en baisse de 36 %", None, -36.0),
+    ("la part chinoise atteint 72,4 %", 72.4, None),
+    ("cayó un 36% la cuota china", None, -36.0),
+    ("同比下降36.2%", None, -36.2),
+    ("占比降至65%", 65.0, None),
+    ("前年比36%減", None, 36.0 * -1),
+    ("비중 70%→40%대", 40.0, None),
+    ("2012년 61.4%에서 3년 만에 12.8%p↑", None, 12.8),
+    ("全球七成动力电池产自中国", 70.0, None),
+    ("세계 동력배터리 10개 중 6개는 중국산", 60.0, None),
+    ("three in four cells are made in China", 75.0, None),
+])
+def test_shares_are_read_as_levels_or_changes_in_the_languages_of_the_news(text, level, change):
+    from tracker.matching.signals import find_numbers
+    from tracker.matching.textnorm import normalise
+
+    found = find_numbers(normalise(text), "percent")
+    levels = [value for _, value, kind in found if kind == "level"]
+    changes = [value for _, value, kind in found if kind == "change"]
+    assert (levels[-1:] or [None])[0] == level and (changes[-1:] or [None])[0] == change, found
+
+
+def test_capacity_in_chinese_and_japanese_units_is_read_in_gigawatts():
+    from tracker.matching.signals import find_numbers
+    from tracker.matching.textnorm import normalise
+
+    assert [value for _, value, _ in find_numbers(normalise("光伏以1321万千瓦领跑"), "gw")] == [13.21]
+    assert [value for _, value, _ in find_numbers(normalise("装机达1.13亿千瓦"), "gw")] == [113.0]
+    assert [value for _, value, _ in find_numbers(normalise("中国の原発は計1億1300万キロワット規模"), "gw")] == [113.0]
+    assert [value for _, value, _ in find_numbers(normalise("郵便配達車6万6000台"), "count")] == [66000.0]
