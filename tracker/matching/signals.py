@@ -20,7 +20,9 @@ PRIORITY = (
     SignalKind.REAFFIRMED,
 )
 
-# Phrases in the normalised form (lower-case, hyphens as spaces); `*` ends a word stem.
+# Phrases in the normalised form (lower-case, accents removed, hyphens as spaces); `*` ends a
+# word stem. Each kind lists how news words it in English, German, French, Spanish, Italian,
+# Portuguese, Chinese, Japanese and Korean (CJK matched without word boundaries).
 BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
     SignalKind.PROGRESS: (
         "begins production", "begin production", "began production", "starts production",
@@ -36,12 +38,58 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "announces plan", "announced plans", "commits", "pledges", "raises target", "raised its target",
         "strengthens", "more ambitious", "accelerates", "brings forward", "rejoins", "rejoined", "joins",
         "量産開始", "生産開始", "着工", "量产", "投产", "开工", "양산 개시", "양산 돌입", "착공",
+        # English
+        "starts construction", "started construction", "inaugurat*", "invests", "awards contract", "speeds up",
+        "fast track*", "launches", "launched", "signs", "signed", "opens", "opened", "begins", "awarded",
+        "expands", "boosts",
+        # German
+        "baubeginn", "spatenstich", "eroffnet", "beschlossen", "beschliesst", "genehmigt", "verabschiedet",
+        "investiert", "vorgezogen", "zieht vor", "verscharft", "beschleunigt", "produktionsstart",
+        "grunes licht", "baut", "beginnt", "startet",
+        # French
+        "demarre", "debute", "adopte", "approuve", "accelere", "premiere pierre", "feu vert", "renforce",
+        "releve", "lance", "ouvre", "avance", "construit", "investit",
+        # Spanish
+        "aprueba", "aprobado", "arranca", "acelera", "adelanta", "luz verde", "pone en marcha", "impulsa",
+        "invierte", "construye", "lanza", "inicia",
+        # Italian
+        "avvia", "approva", "approvato", "via libera", "inaugura", "accelera", "lancia",
+        # Portuguese
+        "aprova", "lanca", "investe",
+        # Chinese, simplified and traditional
+        "提前", "加快", "加速", "启动", "啟動", "开建", "開建", "開工", "投產", "量產", "批准", "签署", "簽署", "上调", "上調", "提高目标",
+        "提高目標", "落地",
+        # Japanese
+        "前倒し", "着手", "稼働へ", "引き上げ", "承認", "決定", "建設", "開始",
+        # Korean
+        "앞당겨", "앞당긴", "착수", "추진", "상향", "본격화", "승인", "가속",
     ),
     SignalKind.REAFFIRMED: (
         "reaffirms", "reaffirmed", "reiterates", "reiterated", "sticks to", "sticking to", "stands by",
         "remains committed", "still committed", "recommits", "confirms target", "confirms plan",
         "confirmed its target", "confirmed its plan", "keeps target", "maintains target",
         "maintains its target", "on course", "堅持", "维持", "重申", "재확인",
+        # English
+        "holds firm", "stays the course", "remains on track", "still on track", "sticks with", "stuck to",
+        "stands firm", "insists", "reaffirm*", "no change to", "keeps", "maintains",
+        # German
+        "halt fest an", "halt an", "festhalten", "bekraftigt", "bekennt sich", "bleibt bei", "bestatigt",
+        "unverandert", "halt am", "halten am", "kurs halten", "halt kurs",
+        # French
+        "maintient", "maintenu", "reaffirme", "confirme", "tient bon", "garde le cap", "conserve",
+        "reste engage", "ne renonce pas", "reitere",
+        # Spanish
+        "mantiene", "mantendra", "reafirma", "ratifica", "confirma", "reitera", "sigue adelante", "se mantiene",
+        # Italian
+        "conferma", "ribadisce", "tira dritto",
+        # Portuguese
+        "mantem",
+        # Chinese, simplified and traditional
+        "坚持", "維持", "不变", "不變", "如期", "再次确认", "仍将", "仍將",
+        # Japanese
+        "据え置き", "変えず", "再確認", "改めて", "堅持する",
+        # Korean
+        "유지", "고수", "재천명",
     ),
     SignalKind.DOUBT: (
         "doubt*", "concerns over", "concerns about", "at risk", "struggles", "struggling", "setback*",
@@ -49,11 +97,60 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "may miss", "might miss", "set to miss", "off track", "falls behind", "falling behind",
         "behind schedule", "lagging", "questions over", "in jeopardy", "jeopardi*", "slow progress",
         "懸念", "难以", "우려",
+        # English
+        "falls short", "fell short", "fall short", "missed", "misses", "off course", "in doubt", "under threat",
+        "faces delays", "risk missing", "risks missing", "warns", "questions", "struggle", "unrealistic",
+        "out of reach", "lags", "slowdown", "shortfall",
+        # German
+        "zweifel*", "gefahrdet", "verfehlt", "verfehlen", "wackelt", "in gefahr", "kaum zu schaffen",
+        "unrealistisch", "hinkt hinterher", "ruckstand", "fraglich", "stockt", "stocken", "kritik an",
+        "droht zu scheitern", "probleme", "schwierigkeiten",
+        # French
+        "doute*", "menace", "compromis", "en peril", "incertain*", "peine a", "difficilement",
+        "hors d'atteinte", "ne sera pas atteint", "en retard", "inquietude*", "critique*",
+        # Spanish
+        "duda*", "en riesgo", "peligra", "en peligro", "incumpl*", "lejos de", "no cumplira", "incertidumbre",
+        "dificil", "preocupacion",
+        # Italian
+        "dubbi", "a rischio", "in bilico", "lontano da", "difficile",
+        # Portuguese
+        "duvida*", "em risco", "ameaca", "longe da meta",
+        # Chinese, simplified and traditional
+        "落空", "难以实现", "難以實現", "難以", "恐难", "恐難", "不如预期", "不如預期", "落后", "落後", "质疑", "質疑", "担忧", "擔憂", "挑战", "挑戰",
+        "困难", "困難", "存疑",
+        # Japanese
+        "難しい", "危ぶまれ", "厳しい", "暗雲", "遠い", "届かず", "未達", "疑問",
+        # Korean
+        "불투명", "난항", "빨간불", "적신호", "어려워", "미달", "차질",
     ),
     SignalKind.DELAY: (
         "delay", "delays", "delayed", "delaying", "postpone*", "pushes back", "pushed back", "push back",
         "pushing back", "later than planned", "slips to", "slipped to", "defers", "deferred", "puts off",
         "put off", "延期", "先送り", "延迟", "推迟", "연기", "늦춰",
+        # English
+        "years away", "stalls", "stalled", "stalling", "on hold", "in limbo", "slips", "slipped", "reschedul*",
+        "later than expected", "behind its timeline", "holds off", "held off", "pauses", "paused", "pausing",
+        # German
+        "verschieb*", "verschoben", "verzoger*", "aufgeschoben", "verspat*", "auf eis gelegt", "auf eis",
+        "spater als geplant", "ruckt in die ferne", "lasst auf sich warten", "vertagt*", "hinausgezogert",
+        "aufschub",
+        # French
+        "repousse", "repousser", "reporte", "reporter", "report de", "retard*", "decale", "differe", "ajourne",
+        "suspendu", "suspend", "met en pause", "en suspens", "glisse", "plus tard que prevu",
+        # Spanish
+        "aplaza", "aplazado", "aplazamiento", "retrasa", "retrasado", "retraso", "pospone", "pospuesto",
+        "demora", "congela", "congelado", "paraliza", "paralizado", "en suspenso", "prorroga",
+        # Italian
+        "rinvia", "rinviato", "rinvio", "slitta", "slittamento", "posticip*", "ritard*", "rimanda", "sospeso",
+        "congelato",
+        # Portuguese
+        "adia", "adiado", "adiamento", "atrasa", "atrasado", "atraso", "posterga", "suspende",
+        # Chinese, simplified and traditional
+        "推遲", "延后", "延後", "搁置", "擱置", "暂缓", "暫緩", "推后", "推後", "延宕", "晚于预期", "晚於預期", "滞后", "滯後",
+        # Japanese
+        "見送り", "見送る", "遅れ", "遅延", "後ろ倒し", "ずれ込", "先延ばし", "凍結", "棚上げ", "保留",
+        # Korean
+        "보류", "미뤄", "미룬", "지연", "유예", "늦어",
     ),
     SignalKind.WEAKENED: (
         "waters down", "watered down", "watering down", "water down", "scales back", "scaled back",
@@ -61,6 +158,31 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "loosens", "loosened", "relaxes", "relaxed", "cuts target", "cut its target", "lowers target",
         "lowered its target", "lowers its target", "dilutes", "diluted", "exemption*", "loophole*",
         "carve out", "縮小", "下方修正", "放宽", "削减目标", "축소", "완화",
+        # English
+        "slashes", "slashed", "rethink", "rethinks", "downgrades", "downgraded", "cuts back", "pares back",
+        "pared back", "delays and dilutes", "less ambitious", "lowers its goal", "cuts its goal",
+        "reduces target", "reduced its target", "revises down", "revised down", "backpedal*", "trims",
+        "trimmed", "eases", "eased",
+        # German
+        "abgeschwacht", "schwacht ab", "aufgeweicht", "weicht auf", "lockert", "gelockert", "lockerung",
+        "senkt ziel", "abgespeckt", "ruckt ab von", "abstriche", "ausnahme*", "verwassert", "entscharft",
+        "zuruckgefahren", "gesenkt", "kurzt", "gekurzt",
+        # French
+        "assouplit", "assoupli", "assouplissement", "affaiblit", "edulcore", "revu a la baisse",
+        "revoit a la baisse", "abaisse", "allege", "detricote", "derogation*", "moins ambitieux",
+        # Spanish
+        "suaviza", "suavizado", "flexibiliza", "flexibilizacion", "rebaja", "rebajado", "relaja", "debilita",
+        "descafeina", "rebaja la ambicion", "recorta", "recorte",
+        # Italian
+        "ammorbidisce", "allenta", "ridimension*", "annacqua", "deroga", "taglia",
+        # Portuguese
+        "flexibilizacao", "enfraquece", "afrouxa", "rebaixa",
+        # Chinese, simplified and traditional
+        "放寬", "下调", "下調", "降低目标", "降低目標", "松绑", "鬆綁", "弱化", "豁免", "打折扣",
+        # Japanese
+        "緩和", "引き下げ", "後退", "骨抜き", "弱め",
+        # Korean
+        "하향", "낮춰", "낮췄", "후퇴", "약화",
     ),
     SignalKind.ABANDONED: (
         "abandons", "abandoned", "abandoning", "scraps", "scrapped", "scrapping", "drops plan",
@@ -68,12 +190,64 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "pulled out", "pulling out", "exits the", "exit from", "cancels", "cancelled", "canceled",
         "repeals", "repealed", "ditches", "ditched", "shelves", "shelved", "gives up", "gave up",
         "terminates", "terminated", "断念", "撤回", "中止", "放弃", "退出", "철회", "포기", "중단",
+        # English
+        "u turn", "foils", "foiled", "kills", "killed", "axes", "axed", "axing", "rolls back", "rolled back",
+        "rolling back", "reverses", "reversed", "backtracks", "backtracked", "walks back", "walked back",
+        "ends plan", "pulls the plug", "pulled the plug", "calls off", "called off", "overturns", "overturned",
+        "rescinds", "rescinded", "revokes", "revoked", "halts", "halted",
+        # German
+        "kippt", "gekippt", "kippen", "gestoppt", "stoppt", "stopp fur", "beerdigt", "streicht", "gestrichen",
+        "aus fur", "abgesagt", "sagt ab", "verabschiedet sich von", "gibt auf", "aufgegeben", "beendet",
+        "zuruckgezogen", "zieht zuruck", "ruckzieher", "kehrtwende", "steigt aus", "ausstieg aus dem",
+        "abgeblasen", "platzt", "geplatzt", "kassiert", "aufgehoben", "eingestellt", "stellt ein",
+        # French
+        "renonce", "abandonne", "abandon", "enterre", "supprime", "suppression", "annule", "annulation",
+        "met fin", "retire", "retrait", "fait marche arriere", "recule", "volte face", "sort de", "arrete",
+        "stoppe", "jette l'eponge",
+        # Spanish
+        "abandona", "abandonado", "renuncia", "cancela", "cancelado", "deroga", "derogado", "suprime", "retira",
+        "da marcha atras", "marcha atras", "da carpetazo", "entierra", "tumba", "frena", "sale del",
+        # Italian
+        "abbandona", "rinuncia", "cancella", "cancellato", "abolisce", "stop al", "ritira", "marcia indietro",
+        "dietrofront", "affossa",
+        # Portuguese
+        "desiste", "recua", "revoga", "encerra",
+        # Chinese, simplified and traditional
+        "叫停", "喊停", "取消", "废除", "廢除", "撤销", "撤銷", "放棄", "终止", "終止", "停止", "停建", "砍掉", "废止", "廢止",
+        # Japanese
+        "撤退", "廃止", "取りやめ", "白紙", "打ち切り", "凍結", "離脱",
+        # Korean
+        "폐지", "백지화", "취소", "철수", "무산", "탈퇴",
     ),
     SignalKind.ACHIEVED: (
         "achieves", "achieved", "meets target", "meets its target", "met its target", "met the target",
         "hits target", "hit its target", "reached its target", "reaches target", "reaches its target",
         "target met", "goal met", "fulfils", "fulfilled", "fulfills", "surpasses", "surpassed",
         "exceeds target", "exceeded its target", "exceeds its target", "達成", "达成", "实现目标", "달성",
+        # English
+        "completes", "completed", "commissioned", "goes live", "went live", "enters service", "entered service",
+        "hits", "reached", "goal reached", "target reached", "ahead of target", "starts operation",
+        "begins operation", "began operation", "comes online", "came online", "fully operational",
+        "delivered on", "tops", "exceeds", "exceeded", "in operation",
+        # German
+        "erreicht", "erfullt", "ubertroffen", "ubertrifft", "geschafft", "in betrieb genommen",
+        "geht in betrieb", "ans netz", "fertiggestellt", "abgeschlossen", "vorzeitig",
+        # French
+        "atteint", "depasse", "rempli", "accompli", "mis en service", "mise en service", "inaugure",
+        "en avance",
+        # Spanish
+        "cumple", "cumplido", "alcanza", "alcanzado", "logra", "logrado", "supera", "superado",
+        "entra en funcionamiento", "en servicio", "inaugura",
+        # Italian
+        "raggiunge", "raggiunto", "superato", "centrato", "centra l'obiettivo",
+        # Portuguese
+        "atinge", "atingiu", "alcanca", "alcancou", "cumpre", "cumpriu", "superou", "bate meta",
+        # Chinese, simplified and traditional
+        "提前完成", "提前实现", "提前實現", "完成目标", "完成目標", "超额完成", "超額完成", "建成", "投运", "投運", "并网", "併網", "竣工",
+        # Japanese
+        "到達", "稼働", "運転開始", "完成",
+        # Korean
+        "돌파", "준공", "가동", "완공", "넘어",
     ),
 }
 
