@@ -202,7 +202,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "abgeblasen", "platzt", "geplatzt", "kassiert", "aufgehoben", "eingestellt", "stellt ein",
         # French
         "renonce", "abandonne", "abandon", "enterre", "supprime", "suppression", "annule", "annulation",
-        "met fin", "retire", "retrait", "fait marche arriere", "recule", "volte face", "sort de", "arrete",
+        "met fin", "retire", "retrait", "fait marche arriere", "recule", "volte face", "sort de",
         "stoppe", "jette l'eponge",
         # Spanish
         "abandona", "abandonado", "renuncia", "cancela", "cancelado", "deroga", "derogado", "suprime", "retira",
@@ -215,7 +215,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         # Chinese, simplified and traditional
         "叫停", "喊停", "取消", "废除", "廢除", "撤销", "撤銷", "放棄", "终止", "終止", "停止", "停建", "砍掉", "废止", "廢止",
         # Japanese
-        "撤退", "廃止", "取りやめ", "白紙", "打ち切り", "凍結", "離脱",
+        "撤退", "廃止", "取りやめ", "白紙", "打ち切り", "離脱",
         # Korean
         "폐지", "백지화", "취소", "철수", "무산", "탈퇴",
     ),
