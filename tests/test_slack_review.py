@@ -34,7 +34,7 @@ FAST = '[slack]\nper_channel_interval = "0s"'
 NISSAN = "nissan-solid-state"
 NISSAN_DELAYED = "pending → delayed"
 # What the parser leaves of a hostile headline: a mention of everyone and of one person.
-HOSTILE_TITLE = "Nissan &lt;!here&gt; solid-state battery plant <@U123> opens & more"
+HOSTILE_TITLE = "Nissan &lt;!here&gt; solid-state battery plant <@U123> tour & more"
 # (title, link, published): the delay is the newest Nissan news, so the status change's
 # card shows it and its Dismiss button names it; the hostile headline gets a card of its own.
 NEWS = [
