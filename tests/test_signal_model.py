@@ -1,4 +1,4 @@
-"""The signal model: its own file format reads exactly what scikit-learn learnt, the
+"""The signal model: its own file format reads exactly what training learnt, the
 shipped file is what the shipped examples train, and it is rebuilt when missing."""
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ TEXTS = {
 EXAMPLES = [Labelled("batteries", text, signal) for signal, texts in TEXTS.items() for text in texts]
 
 
-def test_the_files_probabilities_are_scikit_learns():
+def test_the_files_probabilities_are_what_training_learnt():
     fitted = fit_estimator(EXAMPLES)
     model = train(EXAMPLES)
     probe = ["pilot line opens for the new cells", "experts doubt the promised date", "launch slips a year", "an unrelated sentence"]
     expected = fitted.predict_proba(_matrix([features("batteries", text) for text in probe]))
     for text, row in zip(probe, expected):
         ours = model.probabilities(features("batteries", text))
-        for label, probability in zip(fitted.classes_, row):
+        for label, probability in zip(fitted.classes, row):
             assert ours[label] == pytest.approx(probability, abs=1e-4)
         assert ours["achieved"] < 1e-6  # a signal it never saw is never read
 
