@@ -337,7 +337,6 @@ class Fitted:
 def fit_estimator(examples: Sequence[Labelled]) -> Fitted:
     """Fit the linear reading and calibrate it (what `train` writes into the file)."""
     import numpy
-    from sklearn.calibration import _SigmoidCalibration
     from sklearn.model_selection import StratifiedKFold
 
     present = Counter(example.signal for example in examples)
@@ -358,9 +357,17 @@ def fit_estimator(examples: Sequence[Labelled]) -> Fitted:
             held_out[test_rows, number] = scores[:, fold_classes.index(label)] if label in fold_classes else -30.0
     calibration = []
     for number, label in enumerate(classes):
-        calibrator = _SigmoidCalibration().fit(held_out[:, number], (targets == label).astype(int), sample_weight)
-        calibration.append((float(calibrator.a_), float(calibrator.b_)))
+        calibration.append(_platt(held_out[:, number], targets == label, sample_weight))
     return Fitted(classes, coef, intercepts, calibration)
+
+
+def _platt(scores, positive, sample_weight) -> tuple[float, float]:
+    """Platt's sigmoid, P(signal) = 1 / (1 + exp(a·score + b)), fitted on held-out scores
+    (a logistic regression on the one score, all but unregularised)."""
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), positive.astype(int), sample_weight=sample_weight)
+    return -float(fitted.coef_[0][0]), -float(fitted.intercept_[0])
 
 
 def train(examples: Sequence[Labelled], info: dict | None = None) -> SignalModel:
