@@ -39,7 +39,7 @@ for seed in [int(x) for x in os.environ.get("SEEDS", "0,1,2").split(",")]:
       m = RuleMatcher(list(rules.values()), signal_model=model)
       for i in te:
           e = exs[i]
-          ms = m.match(Entry(key=e.source, title=e.title, summary=e.text))
+          ms = m.match(Entry(key=e.source, title=e.title, summary=e.text, published_at=e.published_at))
           pick = next((x for x in ms if x.rule_id == e.rule), None) or next((x for x in ms if rules[x.rule_id].parent == e.rule or e.rule and rules.get(e.rule) and rules[e.rule].parent == x.rule_id), None)
           if pick is None:
               read = model.read(e.category, labelled[i].text, labelled[i].cues)

@@ -6,6 +6,7 @@ through retraining and polling."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -248,3 +249,18 @@ def test_capacity_in_chinese_and_japanese_units_is_read_in_gigawatts():
     assert [value for _, value, _ in find_numbers(normalise("装机达1.13亿千瓦"), "gw")] == [113.0]
     assert [value for _, value, _ in find_numbers(normalise("中国の原発は計1億1300万キロワット規模"), "gw")] == [113.0]
     assert [value for _, value, _ in find_numbers(normalise("郵便配達車6万6000台"), "count")] == [66000.0]
+
+
+def test_a_year_before_publication_is_history_not_a_target(shipped_matcher):
+    title = "China supplied 70% of the lithium-ion batteries the US imported in 2024"
+    published = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    [match] = [found for found in shipped_matcher.match(Entry(key="past", title=title, published_at=published))
+               if found.rule_id == "us-battery-imports-china"]
+    assert match.signal_source != "target" and match.signal.value != "progress"
+
+
+def test_the_target_year_restated_is_reaffirmed_but_asked_about_is_not(shipped_matcher):
+    said = read(shipped_matcher, "Nissan says its all-solid-state battery EV will arrive in fiscal 2028")["nissan-solid-state"]
+    assert (said.signal.value, said.signal_source, said.target_year) == ("reaffirmed", "target", 2028)
+    asked = read(shipped_matcher, "Can Nissan's solid-state battery EVs really arrive by fiscal 2028?")["nissan-solid-state"]
+    assert asked.signal.value != "reaffirmed"

@@ -10,7 +10,7 @@ Paris the city): no rule may match them.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +57,11 @@ class NewsExample(BaseModel):
             if not self.category:
                 raise ValueError("an example needs the `category` of the commitment it is about")
         return self
+
+    @property
+    def published_at(self) -> datetime:
+        """The article's date, as a live entry carries it (a year before it is history)."""
+        return datetime(self.date.year, self.date.month, self.date.day, tzinfo=timezone.utc)
 
     @property
     def reading(self) -> str:

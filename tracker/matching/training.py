@@ -37,7 +37,7 @@ def from_examples(examples: Sequence[NewsExample], rules: Mapping[str, Rule]) ->
     for example in examples:
         if example.near_miss:  # NewsExample guarantees every other one a signal and a category
             continue
-        entry = Entry(key=example.source, title=example.title, summary=example.text)
+        entry = Entry(key=example.source, title=example.title, summary=example.text, published_at=example.published_at)
         text, cues = (matcher.reading_input(example.rule, entry) if example.rule in rules else None) or matcher.text_reading(entry)
         readings.append(Labelled(example.category, text, example.signal, cues))
     return readings
