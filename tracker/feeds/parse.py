@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tracker.feeds.split import item_hash, split_items
+from tracker.feeds.split import Split, item_hash, split_items
 from tracker.model import Entry, ParsedFeed
 
 log = logging.getLogger("tracker")
@@ -81,7 +81,7 @@ def parse_document(body: bytes, headers: Mapping[str, str], url: str, seen: froz
     return replace(result, path="full", item_hashes=hashes if not result.error else None, seconds=time.perf_counter() - started)
 
 
-def _read_as_the_whole_would_be(parsed, split, body: bytes) -> bool:
+def _read_as_the_whole_would_be(parsed: Mapping[str, Any], split: Split, body: bytes) -> bool:
     """Whether feedparser read the cut document the way it reads the whole one.
 
     Its encoding: feedparser decodes the whole document before parsing, so an old item
@@ -90,10 +90,11 @@ def _read_as_the_whole_would_be(parsed, split, body: bytes) -> bool:
     the whole does only when the fault is in the head both share (whitespace before the
     XML declaration); any other fault may lie in what was cut away."""
     encoding = parsed.get("encoding")
-    try:
-        body.decode(encoding) if encoding else None
-    except (LookupError, UnicodeDecodeError):
-        return False
+    if encoding:
+        try:
+            body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            return False
     return not parsed.get("bozo") or split.leading_space
 
 
