@@ -35,14 +35,15 @@ LABELS: tuple[str, ...] = tuple(kind.value for kind in SignalKind)
 FEATURE_BITS = 18
 _MASK = (1 << FEATURE_BITS) - 1
 # Bumped whenever `features` changes: a model trained on other features is refused.
-FEATURIZER_VERSION = 2
+FEATURIZER_VERSION = 3
 _MAGIC = b"TRKSIG1\n"
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 # A question ("Can Nissan really …?") and a negation are what a doubt or a step back says
 # in many languages: each is one feature (cross-validated, +0.4 points).
-_NEGATION = re.compile(r"\b(?:not|no|never|nicht|kein\w*|pas|non|ne|nie|sin|senza|без|не)\b|不|没|未|無|无|않|못")
+_NEGATION = re.compile(r"\b(?:not|no|never|nicht|kein\w*|nie|pas|non|ne|sin|senza|nao)\b|"
+                       r"不会|不會|不能|不再|未能|未达|未達|没有|沒有|无法|無法|できない|ない|않|못")
 
 
 def _split_token(token: str) -> list[str]:
@@ -86,7 +87,7 @@ def features(category: str, text: str, cues: Iterable[str] = ()) -> dict[int, fl
     counts["c:" + category] += 1
     if "?" in text or "？" in text:
         counts["p:question"] += 1
-    if _NEGATION.search(text.lower()):
+    if _NEGATION.search(normalised):
         counts["p:negation"] += 1
     for cue in cues:
         counts["x:" + cue] += 2
@@ -158,9 +159,9 @@ class SignalModel:
 
         Not the most probable after calibration: the model is fitted with every signal
         weighted alike, and each signal's calibration, fitted one against the rest, leans
-        back towards the most frequent (progress). Cross-validated on the shipped
-        examples the raw choice is right 0.48 of the time, the calibrated one 0.46.
-        Reaffirmed is chosen in a second stage, between it and progress only (FAMILY)."""
+        back towards the most frequent (progress): choosing by it was right less often,
+        cross-validated (benchmarks/README.md, "Signals"). Reaffirmed is chosen in a
+        second stage, between it and progress only (FAMILY)."""
         values = features(category, text, cues)
         scores = self.scores(values)
         probabilities = self.probabilities(values, scores)

@@ -40,7 +40,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "量産開始", "生産開始", "着工", "量产", "投产", "开工", "양산 개시", "양산 돌입", "착공",
         # English
         "starts construction", "started construction", "inaugurat*", "invests", "awards contract", "speeds up",
-        "fast track*", "launches", "launched", "signs", "signed", "opens", "opened", "begins", "awarded",
+        "fast track*", "launches", "launched", "signs deal", "signs law", "opened", "begins", "awarded",
         "expands", "boosts",
         # German
         "baubeginn", "spatenstich", "eroffnet", "beschlossen", "beschliesst", "genehmigt", "verabschiedet",
@@ -71,7 +71,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "maintains its target", "on course", "堅持", "维持", "重申", "재확인",
         # English
         "holds firm", "stays the course", "remains on track", "still on track", "sticks with", "stuck to",
-        "stands firm", "insists", "reaffirm*", "no change to", "keeps", "maintains",
+        "stands firm", "insists", "no change to", "keeps its target", "keeps the target", "maintains",
         # German
         "halt fest an", "halt an", "festhalten", "bekraftigt", "bekennt sich", "bleibt bei", "bestatigt",
         "unverandert", "halt am", "halten am", "kurs halten", "halt kurs",
@@ -99,7 +99,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "懸念", "难以", "우려",
         # English
         "falls short", "fell short", "fall short", "missed", "misses", "off course", "in doubt", "under threat",
-        "faces delays", "risk missing", "risks missing", "warns", "questions", "struggle", "unrealistic",
+        "faces delays", "risk missing", "risks missing", "warns", "struggle", "unrealistic",
         "out of reach", "lags", "slowdown", "shortfall",
         # German
         "zweifel*", "gefahrdet", "verfehlt", "verfehlen", "wackelt", "in gefahr", "kaum zu schaffen",
@@ -162,7 +162,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "slashes", "slashed", "rethink", "rethinks", "downgrades", "downgraded", "cuts back", "pares back",
         "pared back", "delays and dilutes", "less ambitious", "lowers its goal", "cuts its goal",
         "reduces target", "reduced its target", "revises down", "revised down", "backpedal*", "trims",
-        "trimmed", "eases", "eased",
+        "trimmed",
         # German
         "abgeschwacht", "schwacht ab", "aufgeweicht", "weicht auf", "lockert", "gelockert", "lockerung",
         "senkt ziel", "abgespeckt", "ruckt ab von", "abstriche", "ausnahme*", "verwassert", "entscharft",
@@ -174,7 +174,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "suaviza", "suavizado", "flexibiliza", "flexibilizacion", "rebaja", "rebajado", "relaja", "debilita",
         "descafeina", "rebaja la ambicion", "recorta", "recorte",
         # Italian
-        "ammorbidisce", "allenta", "ridimension*", "annacqua", "deroga", "taglia",
+        "ammorbidisce", "allenta", "ridimension*", "annacqua", "taglia",  # Italian "deroga" is also Spanish "repeals": abandoned
         # Portuguese
         "flexibilizacao", "enfraquece", "afrouxa", "rebaixa",
         # Chinese, simplified and traditional
@@ -226,7 +226,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "exceeds target", "exceeded its target", "exceeds its target", "達成", "达成", "实现目标", "달성",
         # English
         "completes", "completed", "commissioned", "goes live", "went live", "enters service", "entered service",
-        "hits", "reached", "goal reached", "target reached", "ahead of target", "starts operation",
+        "reached", "goal reached", "target reached", "ahead of target", "starts operation",
         "begins operation", "began operation", "comes online", "came online", "fully operational",
         "delivered on", "tops", "exceeds", "exceeded", "in operation",
         # German
@@ -237,7 +237,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "en avance",
         # Spanish
         "cumple", "cumplido", "alcanza", "alcanzado", "logra", "logrado", "supera", "superado",
-        "entra en funcionamiento", "en servicio", "inaugura",
+        "entra en funcionamiento", "en servicio",
         # Italian
         "raggiunge", "raggiunto", "superato", "centrato", "centra l'obiettivo",
         # Portuguese
@@ -272,23 +272,26 @@ _MOVED_YEAR_PATTERNS = tuple(
 # "1,206" is a thousand and more; "15,1" (two digits at most after the comma) is the
 # decimal comma of German, French, Spanish, Italian and Portuguese news.
 _NUMBER = r"(?P<num>\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?)"
-_PERCENT_WORDS = (r"%|percent\b|per cent\b|pct\b|percentage points?\b|prozent\w*|pour cent\b|por ciento\b|por cento\b|"
+# Percentage points are a change whatever is said around them ("12.8%p" in Korean news).
+_POINT_WORDS = (r"percentage points?\b|prozentpunkt\w*|points? de pourcentage|puntos porcentuales|punti percentuali|"
+                r"pontos percentuais|个百分点|個百分點|百分点|ポイント|포인트|%p(?![a-z.])")
+_PERCENT_WORDS = (r"%|percent\b|per cent\b|pct\b|prozent(?!punkt)\w*|pour cent\b|por ciento\b|por cento\b|"
                   r"per cento\b|procent\w*|퍼센트|パーセント")
-_GW_WORDS = r"gw\b|gigawatts?\b|gigawatt\w*|gigavatios?\b|gigawatios?\b|吉瓦|ギガワット|기가와트"
+_GW_WORDS = r"gw\b|gigawatts?\b|gigavatios?\b|gigawatios?\b|吉瓦|ギガワット|기가와트"
 # Chinese and Japanese count power in ten-thousands (万) and hundred-millions (亿, 億) of
 # kilowatts: 1亿千瓦 is 100 GW, 1321万千瓦 13.21 GW, 1億1300万キロワット 113 GW.
 _KILOWATTS = r"(?:千瓦|キロワット|kw\b)"
 _CJK_GW = re.compile(r"(?P<yi>\d+(?:\.\d+)?)\s*[亿億](?:\s*(?P<wan>\d+(?:\.\d+)?)\s*[万萬])?\s*" + _KILOWATTS
                      + r"|(?<![\d.亿億])(?P<wan_only>\d+(?:\.\d+)?)\s*[万萬]\s*" + _KILOWATTS)
 # 6万6000台: a count in ten-thousands.
-_CJK_COUNT = re.compile(r"(?<![\d.])(?P<man>\d+)\s*[万萬](?P<rest>\d{1,4})?(?!\s*(?:千瓦|キロワット|kw|円|元|ドル|美元|달러|원))")
+_CJK_COUNT = re.compile(r"(?<![\d.])(?P<man>\d+)\s*[万萬](?P<rest>\d{1,4}(?!\d))?(?![\d.])(?!\s*(?:千瓦|キロワット|kw|円|元|ドル|美元|달러|원))")
 _VALUE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "percent": re.compile(_NUMBER + r"\s*(?:" + _PERCENT_WORDS + ")"),
+    "percent": re.compile(_NUMBER + r"\s*(?:(?P<points>" + _POINT_WORDS + ")|" + _PERCENT_WORDS + ")"),
     "gw": re.compile(_NUMBER + r"\s*(?:" + _GW_WORDS + ")"),
     "gwh": re.compile(_NUMBER + r"\s*(?:gwh\b|gigawatt hours?\b|gigawattstunden\b)"),
     "usd": re.compile(r"(?:\$|us\$|usd\s?)" + _NUMBER + r"(?P<scale>\s*(?:million|billion|trillion|bn|m)\b)?"),
-    "count": re.compile(r"(?<![\d.,万萬])" + _NUMBER + r"(?![\d.,]*\s*(?:%|percent|per cent|[万萬]))"),
-    "plants": re.compile(r"(?<![\d.,万萬])" + _NUMBER + r"(?![\d.,]*\s*(?:%|percent|per cent|[万萬]))"),
+    "count": re.compile(r"(?<![\d.,万萬億亿])" + _NUMBER + r"(?![\d.,]*\s*(?:%|percent|per cent|[万萬億亿]))"),
+    "plants": re.compile(r"(?<![\d.,万萬億亿])" + _NUMBER + r"(?![\d.,]*\s*(?:%|percent|per cent|[万萬億亿]))"),
 }
 
 # A share told in words: "three in four", "seis de cada diez", "七成", "7割", "넷 중 셋".
@@ -298,25 +301,29 @@ _SMALL = {
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
     "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
     "um": 1, "uma": 1, "duas": 2, "sete": 7, "oito": 8, "nove": 9, "dez": 10,
-    "sex": 6, "tio": 10,
+    "sex": 6, "tio": 10,  # Swedish ("sex av tio"), as one shipped example says it
     "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
     "하나": 1, "둘": 2, "셋": 3, "넷": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10,
 }
-_WORD = "|".join(sorted((re.escape(word) for word in _SMALL if not word[0].isdigit()), key=len, reverse=True))
+_WORD = "|".join(sorted(map(re.escape, _SMALL), key=len, reverse=True))
 _SHARE_IN_WORDS = tuple(
     (re.compile(pattern), order)
     for pattern, order in (
         # part first: "three in four", "drei von vier", "trois sur quatre", "seis de cada diez", "sex av tio"
-        (rf"\b(?P<part>{_WORD}|\d)\s+(?:in|out of|von|sur|de cada|em cada|av)\s+(?P<whole>{_WORD}|10|\d)\b", "part-whole"),
+        (rf"\b(?P<part>{_WORD}|\d)\s+(?:in|out of|von|sur|de cada|em cada|av)\s+(?P<whole>{_WORD}|10|\d)\b"
+         r"(?!\s*(?:years?|months?|weeks?|days?|hours?|jahren?|monaten?|ans|mois|anos|anos|dias|jours|tagen?))", "part-whole"),
         # whole first: "10개 중 6개", "넷 중 셋", "四分之三", "4分の3"
-        (rf"(?P<whole>\d+|{_WORD})\s*(?:개\s*)?중\s*(?P<part>\d+|{_WORD})\s*(?:개|곳)?", "whole-part"),
-        (r"(?P<whole>[一二三四五六七八九十\d])\s*分之\s*(?P<part>[一二三四五六七八九\d])", "whole-part"),
-        (r"(?P<whole>[一二三四五六七八九十\d])\s*分の\s*(?P<part>[一二三四五六七八九\d])", "whole-part"),
+        (rf"(?<![\d가-힣])(?P<whole>\d+|{_WORD})\s*(?:개\s*)?중\s*(?P<part>\d+|{_WORD})\s*(?:개|곳)?", "whole-part"),
+        (r"(?<![\d一二三四五六七八九十百])(?P<whole>[一二三四五六七八九十\d])\s*分之\s*(?P<part>[一二三四五六七八九\d])", "whole-part"),
+        (r"(?<![\d一二三四五六七八九十百])(?P<whole>[一二三四五六七八九十\d])\s*分の\s*(?P<part>[一二三四五六七八九\d])", "whole-part"),
         # tenths: "七成" (Chinese), "7割" (Japanese)
-        (r"(?P<part>[一二三四五六七八九\d])\s*[成割](?![功立分长長績绩果])", "tenths"),
+        # not 一成不变 ("unchanged"), 成功, 成果…, nor 5割引 (50% off) or 割合, 割高
+        (r"(?<![\d一二三四五六七八九十])(?P<part>[一二三四五六七八九\d])\s*(?:成(?![功立分长長績绩果不])|割(?![引安高合]))", "tenths"),
         (r"\b(?:three quarters|drei viertel|trois quarts|tres cuartas partes|tres quartos)\b", "75"),
         (r"\b(?:two thirds|zwei drittel|deux tiers|dos tercios|dois tercos)\b", "66.7"),
-        (r"\b(?:half of|die halfte|la moitie|la mitad|a metade)\b|一半|过半|過半", "50"),
+        # not "the first half of 2025", "die erste Halfte"
+        (r"(?<!first )(?<!second )\bhalf of\b(?!\s+(?:the\s+)?(?:year|decade|century|20\d\d))|\bdie halfte\b|"
+         r"\bla moitie\b|\bla mitad\b|\ba metade\b|一半|过半|過半", "50"),
     )
 )
 
@@ -325,17 +332,17 @@ def _small_number(word: str) -> int | None:
     return int(word) if word.isdigit() else _SMALL.get(word)
 
 
-def _shares_in_words(text: str) -> list[tuple[int, float]]:
+def _shares_in_words(text: str) -> list[tuple[int, int, float]]:
     found = []
     for pattern, order in _SHARE_IN_WORDS:
         for match in pattern.finditer(text):
             if order in ("75", "66.7", "50"):
-                found.append((match.start(), float(order)))
+                found.append((match.start(), match.end(), float(order)))
                 continue
             part = _small_number(match.group("part"))
             whole = 10 if order == "tenths" else _small_number(match.group("whole"))
             if part and whole and part < whole:
-                found.append((match.start(), round(100.0 * part / whole, 1)))
+                found.append((match.start(), match.end(), round(100.0 * part / whole, 1)))
     return found
 
 
@@ -366,9 +373,9 @@ def find_moved_year(text: str, deadline: date) -> tuple[int | None, bool]:
 # "down from 72%", "up from", "compared with": the number before the change, not the news.
 _PREVIOUS_VALUE = re.compile(r"(?:\bfrom|\bversus|\bvs\.?|\bcompared (?:with|to)|\bwas)\s*(?:\$|us\$)?$")
 
-# "70%→40%": the first is where it was.
-# "70%→40%", "61.4%에서" (from), "61.4%から", "von 72 Prozent auf 50": the first is where it was.
-_LEADS_TO = re.compile(r"\s*(?:%|prozent\w*)?\s*(?:→|⇒|➝|>|에서|부터|から|より|(?<=prozent) auf\b)")
+# "70%→40%", "61.4%에서" (from), "61.4%から": the first is where it was.
+_LEADS_TO = re.compile(r"\s*(?:→|⇒|➝|>|에서|부터|から)")
+_TO_NUMBER = re.compile(r"\s*auf\s+(?:rund |etwa |fast |knapp |nur noch |nur )?\d")
 _FROM_BEFORE = re.compile(r"(?:从|從|由)\s*$")
 
 # A number told as a change, not a level: "up 66%", "plunged 36.2%", "fell by 12%", "a 5% rise",
@@ -382,7 +389,7 @@ _CHANGE_AFTER = re.compile(
 )
 _FALLING_WORD = re.compile(rf"^(?:{_FALLING}|drop|decline|fall|decrease|plunge|slump)$")
 # Percentage points: always a change ("12.8%p" in Korean news, "个百分点", "ポイント").
-_POINTS = re.compile(r"^\s*(?:percentage points?\b|prozentpunkt\w*|points? de pourcentage|puntos porcentuales|punti percentuali|pontos percentuais|p(?![a-z])|个百分点|個百分點|百分点|ポイント|포인트)")
+_POINTS_AFTER = re.compile(r"^\s*(?:percentage points?\b|prozentpunkt\w*)")
 
 
 # The same in the other languages of the news, the verb or noun of the change right
@@ -395,7 +402,7 @@ _FALLING_ML = (r"sank|sinkt|fiel|fallt|gesunken|gefallen|ruckgang|minus|einbruch
                r"cai|caiu|caem|queda|recua|recuou|recuo|despenc\w*|"
                r"cala|calo|calato|scende|sceso|flessione|ribasso|crollo|crolla|diminuzione|"
                r"下降|下跌|下滑|减少|減少|降低|回落|降幅|暴跌|大跌|骤降|驟降|锐减|銳減|萎缩|萎縮|缩水|縮水|跌|降|"
-               r"減|低下|下落|縮小|감소|급감|하락|줄|축소|떨어|↓|gesunken|gefallen|zuruckgegangen|eingebrochen|weniger")
+               r"減|低下|下落|縮小|감소|급감|하락|줄|축소|떨어|↓|zuruckgegangen|eingebrochen|weniger")
 _CHANGE_BEFORE_ML = re.compile(
     r"(?:\b(?P<verb>(?:stieg|steigt|gestiegen|wuchs|wachst|gewachsen|anstieg|zuwachs|plus|wachstum|sank|sinkt|fiel|fallt|gesunken|gefallen|"
     r"ruckgang|minus|einbruch|verringert\w*|erhoht\w*)\s+(?:\w+\s+){0,2}?um|um)\s+(?:rund |etwa |fast |knapp |mehr als |uber |gut )?"
@@ -415,26 +422,28 @@ _TO_LEVEL = re.compile(r"\bauf\s+(?:rund |etwa |fast |knapp |nur noch |nur )?$")
 _FALLING_ML_WORD = re.compile(rf"(?:{_FALLING_ML})")
 
 
-def value_kind(text: str, start: int, end: int, shares: bool = True) -> tuple[str, float]:
+def value_kind(text: str, start: int, end: int, is_percent: bool, points: bool = False) -> tuple[str, float]:
     """Whether the number at text[start:end] is a level or a change, and the change's sign.
 
-    `shares`: the number is a percentage, told as a change in any language of the news.
-    Other quantities are read in English only: "wachsen um 585 Gigawatt" tells the year's
-    additions, which is what an additions pledge tracks."""
+    A percentage (`is_percent`) is read as a change in any language of the news; other
+    quantities in English only: "wachsen um 585 Gigawatt" tells the year's additions,
+    which is what an additions pledge tracks. Percentage `points` are always a change."""
     before = text[max(0, start - 40):start]
     after = text[end:end + 40]
-    if _POINTS.match(after):
+    if points or _POINTS_AFTER.match(after):
         verb = _CHANGE_BEFORE.search(before)
         return "change", -1.0 if verb and _FALLING_WORD.match(verb.group("verb")) else 1.0
     for found in (_CHANGE_BEFORE.search(before), _CHANGE_AFTER.match(after)):
         if found:
             verb = found.groupdict().get("verb") or ""
             return "change", -1.0 if _FALLING_WORD.match(verb) else 1.0
-    if shares and not _TO_LEVEL.search(before):  # "auf 50 Prozent gesunken": fell to, a level
-        told = [found.group(0) for found in (_CHANGE_BEFORE_ML.search(before), _CHANGE_AFTER_ML.match(after)) if found]
-        if told:
-            # The direction may come after the number: "um 36 Prozent gesunken", "前年比36%減".
-            return "change", -1.0 if _FALLING_ML_WORD.search(" ".join(told)) else 1.0
+    if is_percent and not _TO_LEVEL.search(before):  # "auf 50 Prozent gesunken": fell to, a level
+        found = [match for match in (_CHANGE_BEFORE_ML.search(before), _CHANGE_AFTER_ML.match(after)) if match]
+        if found:
+            # The direction is in the verb, which may come after the number: "um 36 Prozent
+            # gesunken", "前年比36%減".
+            verbs = " ".join(value for match in found for value in match.groupdict().values() if value)
+            return "change", -1.0 if _FALLING_ML_WORD.search(verbs) else 1.0
     return "level", 1.0
 
 
@@ -445,33 +454,36 @@ def find_values(text: str, unit: str) -> list[tuple[int, float]]:
 
 
 def find_numbers(text: str, unit: str) -> list[tuple[int, float, str]]:
-    """(position, value, "level" | "change") of every number of `unit`; a change is signed."""
-    found: list[tuple[int, float, str]] = []
+    """(position, value, "level" | "change") of every number of `unit`, but those where the
+    quantity was before the news; a change is signed."""
+    found: list[tuple[int, int, float, bool]] = []  # start, end, value, told in percentage points
     for match in _VALUE_PATTERNS[unit].finditer(text):
-        if _was(text, match.start(), match.end()):
-            continue
         value = _number(match.group("num"))
         if unit in ("count", "plants") and 1900 <= value <= 2200 and "," not in match.group("num"):
             continue  # a year, not a quantity
         scale = match.groupdict().get("scale")
         if scale:
             value *= _SCALE.get(scale.strip(), 1.0)
-        found.append(_told(text, match.start(), match.end(), value, unit))
+        found.append((match.start(), match.end(), value, bool(match.groupdict().get("points"))))
     if unit == "gw":
         for match in _CJK_GW.finditer(text):
             if match.group("wan_only"):
                 value = float(match.group("wan_only")) / 100
             else:
                 value = float(match.group("yi")) * 100 + float(match.group("wan") or 0) / 100
-            found.append(_told(text, match.start(), match.end(), round(value, 4), unit))
+            found.append((match.start(), match.end(), round(value, 4), False))
     elif unit in ("count", "plants"):
         for match in _CJK_COUNT.finditer(text):
-            found.append(_told(text, match.start(), match.end(), float(int(match.group("man")) * 10_000 + int(match.group("rest") or 0)), unit))
+            found.append((match.start(), match.end(), float(int(match.group("man")) * 10_000 + int(match.group("rest") or 0)), False))
     elif unit == "percent":
-        for position, value in _shares_in_words(text):
-            if not _was(text, position, position + 1):
-                found.append(_told(text, position, position + 1, value, unit))
-    return sorted(found)
+        found.extend((start, end, value, False) for start, end, value in _shares_in_words(text))
+    told = []
+    for start, end, value, points in sorted(found):
+        if _was(text, start, end):
+            continue
+        kind, sign = value_kind(text, start, end, is_percent=unit == "percent", points=points)
+        told.append((start, value * sign if kind == "change" else value, kind))
+    return told
 
 
 def _was(text: str, start: int, end: int) -> bool:
@@ -479,8 +491,9 @@ def _was(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 20):start]
     if _PREVIOUS_VALUE.search(before) or _FROM_BEFORE.search(before) or _LEADS_TO.match(text, end):
         return True
-    # "von" is a level too ("ein Anteil von 72 Prozent"): a previous one only before "auf".
-    return before.rstrip().endswith("von") and " auf " in text[end:end + 30]
+    # "von" is a level too ("ein Anteil von 72 Prozent"): a previous one only before "auf" and
+    # a number ("von 72 Prozent auf 50 Prozent").
+    return before.rstrip().endswith("von") and bool(_TO_NUMBER.match(text, end))
 
 
 def _number(digits: str) -> float:
@@ -488,11 +501,6 @@ def _number(digits: str) -> float:
     if decimals and len(decimals) <= 2 and digits.count(",") == 1:
         return float(f"{whole}.{decimals}")  # a decimal comma
     return float(digits.replace(",", ""))
-
-
-def _told(text: str, start: int, end: int, value: float, unit: str) -> tuple[int, float, str]:
-    kind, sign = value_kind(text, start, end, shares=unit == "percent")
-    return start, value * sign if kind == "change" else value, kind
 
 
 # A year stated for the commitment: "by 2028", "in fiscal 2028", "a 2027 launch", "2028年までに".
