@@ -243,7 +243,7 @@ def test_a_later_year_for_another_goal_is_not_a_delay(shipped_matcher, title):
     ("15分の2", [], []),
 ])
 def test_shares_are_read_as_levels_or_changes_in_the_languages_of_the_news(text, levels, changes):
-    from tracker.matching.signals import find_numbers
+    from tracker.matching.numbers import find_numbers
     from tracker.matching.textnorm import normalise
 
     found = find_numbers(normalise(text), "percent")
@@ -252,7 +252,7 @@ def test_shares_are_read_as_levels_or_changes_in_the_languages_of_the_news(text,
 
 
 def test_capacity_in_chinese_and_japanese_units_is_read_in_gigawatts():
-    from tracker.matching.signals import find_numbers
+    from tracker.matching.numbers import find_numbers
     from tracker.matching.textnorm import normalise
 
     assert [value for _, value, _ in find_numbers(normalise("光伏以1321万千瓦领跑"), "gw")] == [13.21]

@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 
 import ahocorasick
 
+from tracker.matching import numbers
 from tracker.matching import signals as builtin_signals
 from tracker.matching.ruleformat import RegexTerm, Rule, Term, compile_regex
 from tracker.matching.signal_model import SignalModel, features
@@ -638,7 +639,7 @@ def _extract_number(rule: Rule, text: str, near: list[TermHit], other_quantities
     near_words = [word(hit.start) for hit in near] + [word(hit.end - 1) for hit in near]
     others = [word(start) for start, _end, _literal, _payload in other_quantities.find(text)]
     best: dict[str, tuple[int, float]] = {}
-    for position, value, kind in builtin_signals.find_numbers(text, rule.extract.unit):
+    for position, value, kind in numbers.find_numbers(text, rule.extract.unit):
         at = word(position)
         distance = min(abs(at - w) for w in near_words)
         if distance > rule.extract.within:
