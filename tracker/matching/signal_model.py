@@ -24,10 +24,13 @@ import zlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from tracker.matching.textnorm import is_unspaced_script, normalise
 from tracker.model import SignalKind
+
+if TYPE_CHECKING:  # numpy is for training: reading a model needs none of it
+    import numpy
 
 LABELS: tuple[str, ...] = tuple(kind.value for kind in SignalKind)
 # 2^18 buckets: collisions cost nothing measurable at this vocabulary (a few thousand
@@ -258,68 +261,86 @@ def _matrix(rows: Sequence[dict[int, float]]):
     return csr_matrix((data, indices, pointers), shape=(len(rows), 1 << FEATURE_BITS), dtype="float64")
 
 
-def _one_against_rest(matrix, positive, weights):
-    """A binary LinearSVC's weights and intercept, a positive weighing as much as all the
-    negatives of its class would (scikit-learn's class_weight="balanced", one against the rest)."""
+def _one_against_rest(matrix, positive, balance: float, sample_weight):
+    """A binary LinearSVC's weights and intercept. The positives weigh `balance` of all
+    rows together (1 / number of classes: scikit-learn's class_weight="balanced")."""
     import numpy
     from sklearn.svm import LinearSVC
 
     share = max(1, int(positive.sum())) / len(positive)
     fitted = LinearSVC(C=REGULARISATION, max_iter=5000, random_state=0)
-    fitted.fit(matrix, positive.astype(int), sample_weight=numpy.where(positive, weights["_balance"] / share, 1.0) * weights["_rows"])
+    fitted.fit(matrix, positive.astype(int), sample_weight=numpy.where(positive, balance / share, 1.0) * sample_weight)
     return fitted.coef_.ravel(), float(fitted.intercept_[0])
 
 
 def _linear(matrix, targets, sample_weight):
     """Weights (signals × features) and intercepts of the combined linear reading: per
     signal one against the rest (the family as one), plus its side, plus naive Bayes;
-    and the family split as a last column pair."""
+    and the family split as a last row."""
     import numpy
-    from sklearn.naive_bayes import ComplementNB
 
     merged = numpy.array([FAMILY[0] if target in FAMILY else target for target in targets])
     classes = sorted(set(merged))
-    balance = {"_balance": 1.0 / len(classes), "_rows": sample_weight}
     coef = numpy.zeros((len(classes), matrix.shape[1]))
     intercepts = numpy.zeros(len(classes))
     for number, label in enumerate(classes):
-        coef[number], intercepts[number] = _one_against_rest(matrix, merged == label, balance)
+        coef[number], intercepts[number] = _one_against_rest(matrix, merged == label, 1.0 / len(classes), sample_weight)
+    _add_sides(matrix, merged, sample_weight, classes, coef, intercepts)
+    coef += _naive_bayes(matrix, merged, sample_weight, classes, coef)
+    return _split_family(matrix, targets, sample_weight, classes, coef, intercepts)
+
+
+def _add_sides(matrix, merged, sample_weight, classes, coef, intercepts) -> None:
+    """Each signal gains SIDE_WEIGHT of its side's score, one side against the others."""
+    import numpy
+
     sides = numpy.array([SIDES.get(target, target) for target in merged])
-    present_sides = sorted(set(sides))
-    if len(present_sides) > 1:
-        side_balance = {"_balance": 1.0 / len(present_sides), "_rows": sample_weight}
-        for side in present_sides:
-            weights, intercept = _one_against_rest(matrix, sides == side, side_balance)
-            for number, label in enumerate(classes):
-                if SIDES.get(label, label) == side:
-                    coef[number] += SIDE_WEIGHT * weights
-                    intercepts[number] += SIDE_WEIGHT * intercept
+    present = sorted(set(sides))
+    if len(present) < 2:
+        return
+    for side in present:
+        weights, intercept = _one_against_rest(matrix, sides == side, 1.0 / len(present), sample_weight)
+        for number, label in enumerate(classes):
+            if SIDES.get(label, label) == side:
+                coef[number] += SIDE_WEIGHT * weights
+                intercepts[number] += SIDE_WEIGHT * intercept
+
+
+def _naive_bayes(matrix, merged, sample_weight, classes, coef):
+    """Complement naive Bayes log-probabilities, centred and scaled to the linear scores'
+    spread, times NAIVE_BAYES_WEIGHT: what is added to the weights."""
+    import numpy
+    from sklearn.naive_bayes import ComplementNB
+
     bayes = ComplementNB(alpha=NAIVE_BAYES_ALPHA).fit(matrix, merged, sample_weight=sample_weight)
     log_probabilities = bayes.feature_log_prob_[[list(bayes.classes_).index(label) for label in classes]]
-    log_probabilities = (log_probabilities - log_probabilities.mean(axis=0, keepdims=True)) * (numpy.asarray(matrix.sum(axis=0)).ravel() > 0)
+    seen = numpy.asarray(matrix.sum(axis=0)).ravel() > 0  # an unseen feature adds nothing
+    log_probabilities = (log_probabilities - log_probabilities.mean(axis=0, keepdims=True)) * seen
     spread = (matrix @ log_probabilities.T).std()
-    if spread > 0:
-        coef += NAIVE_BAYES_WEIGHT * (matrix @ coef.T).std() / spread * log_probabilities
-    # The second stage: within the family, reaffirmed against progress.
+    return NAIVE_BAYES_WEIGHT * (matrix @ coef.T).std() / spread * log_probabilities if spread > 0 else 0.0
+
+
+def _split_family(matrix, targets, sample_weight, classes, coef, intercepts):
+    """The second stage: reaffirmed against progress, within the family only, as one more
+    row (the family's row plus the split)."""
+    import numpy
+
     in_family = numpy.isin(targets, FAMILY)
-    if all((targets[in_family] == label).sum() >= 2 for label in FAMILY):
-        family_balance = {"_balance": 0.5, "_rows": sample_weight[in_family]}
-        split, split_intercept = _one_against_rest(matrix[in_family], targets[in_family] == FAMILY[1], family_balance)
-        base = classes.index(FAMILY[0])
-        classes.append(FAMILY[1])
-        coef = numpy.vstack([coef, coef[base] + split])
-        intercepts = numpy.append(intercepts, intercepts[base] + split_intercept)
-    return classes, coef, intercepts
+    if not all((targets[in_family] == label).sum() >= 2 for label in FAMILY):
+        return classes, coef, intercepts
+    split, split_intercept = _one_against_rest(matrix[in_family], targets[in_family] == FAMILY[1], 0.5, sample_weight[in_family])
+    base = classes.index(FAMILY[0])
+    return classes + [FAMILY[1]], numpy.vstack([coef, coef[base] + split]), numpy.append(intercepts, intercepts[base] + split_intercept)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Fitted:
     """What training learnt, in numpy: the linear scores, and each signal's sigmoid
     calibration fitted one against the rest on cross-validated scores."""
 
     classes: list[str]
-    coef: object
-    intercepts: object
+    coef: numpy.ndarray  # signals × features
+    intercepts: numpy.ndarray
     calibration: list[tuple[float, float]]
 
     def decision_function(self, matrix):
