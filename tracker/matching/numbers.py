@@ -109,8 +109,6 @@ _CHANGE_AFTER = re.compile(
     r"(?:year on year|year over year|yoy|y o y|from a year (?:earlier|ago|before)|on the year|on year|over the previous year|compared with|versus)\b)"
 )
 _FALLING_WORD = re.compile(rf"^(?:{_FALLING}|drop|decline|fall|decrease|plunge|slump)$")
-# Percentage points: always a change ("12.8%p" in Korean news, "个百分点", "ポイント").
-_POINTS_AFTER = re.compile(r"^\s*(?:percentage points?\b|prozentpunkt\w*)")
 
 
 # The same in the other languages of the news, the verb or noun of the change right
@@ -151,7 +149,7 @@ def value_kind(text: str, start: int, end: int, is_percent: bool, points: bool =
     which is what an additions pledge tracks. Percentage `points` are always a change."""
     before = text[max(0, start - 40):start]
     after = text[end:end + 40]
-    if points or _POINTS_AFTER.match(after):
+    if points:
         verb = _CHANGE_BEFORE.search(before)
         return "change", -1.0 if verb and _FALLING_WORD.match(verb.group("verb")) else 1.0
     for found in (_CHANGE_BEFORE.search(before), _CHANGE_AFTER.match(after)):
