@@ -32,6 +32,24 @@ def test_the_files_probabilities_are_what_training_learnt():
         assert ours["achieved"] < 1e-6  # a signal it never saw is never read
 
 
+REAFFIRMED = ["maker sticks to its 2028 target", "company reaffirms the launch date", "ceo says the timeline is unchanged",
+              "maker stands by its battery plan", "the date still holds, the company insists", "firm confirms target once more"]
+
+
+@pytest.mark.parametrize("text, signal", [
+    ("pilot line opens for the new cells", "progress"),
+    ("experts doubt the promised date", "doubt"),
+    ("launch slips a year", "delay"),
+    ("maker reaffirms its target date", "reaffirmed"),
+    ("company sticks to the plan", "reaffirmed"),
+])
+def test_a_trained_model_reads_headlines_it_never_saw_and_tells_a_restated_plan_from_a_step(text, signal):
+    # Progress and reaffirmed are fitted as one signal and told apart in a second stage:
+    # without it, a restated plan would read as a step.
+    model = train(EXAMPLES + [Labelled("batteries", line, "reaffirmed") for line in REAFFIRMED])
+    assert model.read("batteries", text).signal.value == signal
+
+
 def test_a_model_survives_its_file_format_and_a_bad_file_is_refused():
     model = train(EXAMPLES)
     again = SignalModel.from_bytes(model.to_bytes())
