@@ -68,54 +68,51 @@ def split_items(body: bytes) -> Split | None:
 
 
 def _cut(body: bytes) -> Split | None:
+    # expat calls back into Python for every element of every item, so the handlers do
+    # as little as they can: elements deeper than an item are only counted. Text or
+    # elements between items are found after the parse, in the bytes between them.
     parser = expat.ParserCreate("ISO-8859-1")
-    parser.buffer_text = True
+    # Attributes as flat lists, not dicts, and none filled in from a DTD (there is none):
+    # the handlers never read them, and building them is part of every call.
+    parser.ordered_attributes = True
+    parser.specified_attributes = True
     spans: list[tuple[int, int]] = []
-    state = {"depth": 0, "root": None, "item_depth": None, "item_start": None, "after_items": False}
+    depth = 0
+    item_depth = 0  # set by the root: 3 in RSS 2.0 (rss/channel/item), 2 in RSS 1.0 and Atom
+    atom = False
+    item_start = -1
 
     def start(name: str, _attributes) -> None:
-        depth = state["depth"] = state["depth"] + 1
+        nonlocal depth, item_depth, atom, item_start
+        depth += 1
+        if depth > item_depth > 0:
+            return
         local = name.rsplit(":", 1)[-1]
         if depth == 1:
             if local not in ("rss", "feed", "RDF"):
                 raise _Unsafe(f"root {name}")
-            state["root"] = local
-            state["item_depth"] = 3 if local == "rss" else 2
-            return
-        if depth == 2 and state["root"] == "rss" and local != "channel":
+            item_depth = 3 if local == "rss" else 2
+            atom = local == "feed"
+        elif depth == 2 and item_depth == 3 and local != "channel":
             raise _Unsafe("an element beside the channel")
-        if depth == state["item_depth"]:
+        elif depth == item_depth and (name == "entry" if atom else local == "item"):
             # RSS 1.0 (RDF): items beside the channel, its rdf:Seq naming them (feedparser
             # reads the items themselves, not the list).
-            is_item = local == "item" if state["root"] in ("rss", "RDF") else name == "entry"
-            if is_item:
-                if spans and spans[-1][1] != -1 and state["after_items"]:
-                    raise _Unsafe("an element between items")
-                state["item_start"] = parser.CurrentByteIndex
-            elif spans:
-                state["after_items"] = True  # channel fields after the items: only safe if no item follows
+            item_start = parser.CurrentByteIndex
 
-    def end(name: str) -> None:
-        depth = state["depth"]
-        state["depth"] = depth - 1
-        if depth == state["item_depth"] and state["item_start"] is not None:
-            close = body.index(b">", parser.CurrentByteIndex) + 1
-            if spans and state["after_items"]:
-                raise _Unsafe("an element between items")
-            spans.append((state["item_start"], close))
-            state["item_start"] = None
+    def end(_name: str) -> None:
+        nonlocal depth, item_start
+        if depth == item_depth and item_start >= 0:
+            spans.append((item_start, body.index(b">", parser.CurrentByteIndex) + 1))
+            item_start = -1
+        depth -= 1
 
     def doctype(*_args) -> None:
         raise _Unsafe("a doctype")
 
-    def text(data: str) -> None:
-        if state["depth"] == state["item_depth"] - 1 and spans and state["item_start"] is None and data.strip():
-            state["after_items"] = True
-
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = doctype
-    parser.CharacterDataHandler = text
     try:
         parser.Parse(body, True)
     except (expat.ExpatError, _Unsafe, ValueError):
@@ -124,5 +121,5 @@ def _cut(body: bytes) -> Split | None:
         return None
     for (_, previous_end), (next_start, _) in zip(spans, spans[1:]):
         if body[previous_end:next_start].strip():
-            return None  # comments or anything else between items
+            return None  # text, comments or elements between items
     return Split(body[: spans[0][0]], tuple(body[begin:end] for begin, end in spans), body[spans[-1][1]:])
