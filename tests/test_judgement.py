@@ -276,3 +276,49 @@ def test_the_target_year_restated_is_reaffirmed_but_asked_about_is_not(shipped_m
     assert (said.signal.value, said.signal_source, said.target_year) == ("reaffirmed", "target", 2028)
     asked = read(shipped_matcher, "Can Nissan's solid-state battery EVs really arrive by fiscal 2028?")["nissan-solid-state"]
     assert asked.signal.value != "reaffirmed"
+
+
+@pytest.mark.parametrize("title, rule", [
+    ("Toyota says its solid-state EV still comes in 2028", "toyota-solid-state"),
+    ("Samsung SDI sticks to 2027 for mass production of solid-state batteries", "samsung-sdi-solid-state"),
+    ("Nissan remains on track for its 2028 all-solid-state launch", "nissan-solid-state"),
+    ("Nissan hält an 2028 für seine Feststoffbatterien fest", "nissan-solid-state"),
+    ("日産、全固体電池の2028年度量産計画を維持", "nissan-solid-state"),
+    ("닛산, 2028년 전고체 배터리 양산 계획 재확인", "nissan-solid-state"),
+    ("日产重申2028年量产全固态电池", "nissan-solid-state"),
+])
+def test_a_date_said_again_is_a_reaffirmation_even_beside_words_of_doubt(shipped_matcher, title, rule):
+    match = read(shipped_matcher, title)[rule]
+    assert (match.signal.value, match.signal_source) == ("reaffirmed", "target")
+
+
+def test_a_date_said_again_does_not_outweigh_a_doubt_or_a_question(shipped_matcher):
+    doubted = read(shipped_matcher, "Analysts doubt Nissan is still on track for its 2028 solid-state launch")["nissan-solid-state"]
+    assert doubted.signal.value == "doubt"
+    asked = read(shipped_matcher, "Is Nissan still on track for 2028 solid-state batteries?")["nissan-solid-state"]
+    assert asked.signal_source != "target"
+
+
+@pytest.mark.parametrize("title", [
+    "Samsung SDI pushes solid-state battery mass production to 2029",
+    "Samsung SDI verschiebt die Serienfertigung seiner Feststoffbatterie auf 2029",
+    "Samsung SDI repousse à 2029 la production de masse de ses batteries à l'état solide",
+    "Samsung SDI retrasa hasta 2029 sus baterías de estado sólido",
+    "Samsung SDI, le batterie allo stato solido slittano al 2029",
+    "三星SDI全固态电池量产时间改到2029年",
+    "삼성SDI, 전고체 배터리 양산 2029년으로 미룬다",
+])
+def test_a_date_moved_past_the_target_is_a_delay_in_the_languages_of_the_news(shipped_matcher, title):
+    match = read(shipped_matcher, title)["samsung-sdi-solid-state"]
+    assert (match.signal.value, match.target_year) == ("delay", 2029)
+
+
+@pytest.mark.parametrize("title", [
+    "Toyota moves up its solid-state battery launch to 2026",
+    "Toyota zieht die Feststoffbatterie auf 2026 vor",
+    "丰田将固态电池量产提前至2026年",
+    "トヨタ、全固体電池の量産を2026年に前倒し",
+])
+def test_a_date_brought_forward_is_progress(shipped_matcher, title):
+    match = read(shipped_matcher, title)["toyota-solid-state"]
+    assert (match.signal.value, match.signal_source, match.target_year) == ("progress", "target", 2026)

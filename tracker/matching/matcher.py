@@ -419,6 +419,10 @@ class RuleMatcher:
                 return _Reading(kind, 1.0, "rule" if kind in own else "phrase", phrase, position, year)
         if later:
             return _Reading(SignalKind.DELAY, 0.95, "target", f"target year {moved_year}", self._year_position(text, scope, moved_year), moved_year)
+        forward = builtin_signals.find_forward_year(scope_text, rule.stated_years)
+        if forward and not _QUESTION.search(scope_text):
+            return _Reading(SignalKind.PROGRESS, 0.9, "target", f"target year {forward} brought forward",
+                            self._year_position(text, scope, forward), forward)
         model = self._signal_model
         cues = reading_cues(builtin, stated)
         if model is None:
@@ -433,9 +437,15 @@ class RuleMatcher:
             if backed and kind not in backed:
                 kind = max(backed, key=lambda found: read.probabilities[found.value])
                 confidence = read.probabilities[kind.value]
+        restated = builtin_signals.restated_year(scope_text, rule.stated_years, earliest=text.published_year)
+        if restated and _restated_decides(restated, kind, builtin, scope_text):
+            relation, restated_value, _ = restated
+            decided = _BY_RELATION[relation]
+            return _Reading(decided, max(confidence, TARGET_CONFIDENCE), "target", f"target year {restated_value} restated",
+                            self._year_position(text, scope, restated_value), restated_value)
         if stated and kind not in _MOVES and kind is not SignalKind.DOUBT and kind is not SignalKind.ACHIEVED:
             relation, stated_value, _ = stated
-            decided = {"same": SignalKind.REAFFIRMED, "earlier": SignalKind.PROGRESS, "later": SignalKind.DELAY}[relation]
+            decided = _BY_RELATION[relation]
             # The year settles only what the model reads as a bare mention: the same year is
             # a reaffirmation, a later one a delay. A later year beside a step is most often
             # another goal (a 2035 pledge beside a 2030 one, a 2030 scale beside a 2027
@@ -523,6 +533,18 @@ _CONCESSIVE = re.compile(
 
 
 _QUESTION = re.compile(r"[?？]")
+# A year for the commitment against its own date.
+_BY_RELATION = {"same": SignalKind.REAFFIRMED, "earlier": SignalKind.PROGRESS, "later": SignalKind.DELAY}
+
+
+def _restated_decides(restated, kind: SignalKind, builtin: dict, scope_text: str) -> bool:
+    """A date said again settles the reading unless the model reads a move ("lets cars stay
+    on sale after 2035" weakens the pledge, whatever the date), the text asks ("still on
+    track for 2028?"), or its built-in phrases name another kind of move."""
+    decided = _BY_RELATION[restated[0]]
+    if kind in _MOVES or _QUESTION.search(scope_text):
+        return False
+    return set(builtin) <= {SignalKind.REAFFIRMED, SignalKind.PROGRESS, decided}
 
 
 class _Scope(list):

@@ -258,17 +258,51 @@ _MOVED_YEAR_PATTERNS = tuple(
     for pattern in (
         r"\bnow (?:expects?|expected|targets?|targeted|aims?|plans?|planned|sees|seen|eyes|scheduled|slated|due|says|said|forecasts?|projects?)\b[^.!?。]{0,60}?\b(?:in|by|for|until|from)\s+(?:the end of |late |early |mid |the first half of |the second half of )?" + _YEAR,
         r"\bnow (?:expects?|expected|targets?|targeted|aims? for|plans? for|sees|eyes|scheduled for|slated for|due in|due by)\s+" + _YEAR,
-        r"\b(?:delay\w*|postpon\w*|push\w* back|pushed back|mov\w* back|defer\w*|slip\w*)\b[^.!?。]{0,80}?\b(?:to|until|till|into)\s+(?:the end of |late |early |mid )?" + _YEAR,
+        r"\b(?:delay\w*|postpon\w*|push(?:es|ed|ing)?|mov(?:es|ed|ing)|defer\w*|slip\w*|shift\w*|reschedul\w*)\b[^.!?。]{0,80}?"
+        r"\b(?:to|until|till|into)\s+(?:the end of |late |early |mid )?" + _YEAR,
+        # German, French, Spanish, Italian, Portuguese: "verschiebt … auf 2028", "reporté à 2030",
+        # "retrasa … hasta 2029", "slitta al 2030", "adia … para 2029" (accents folded)
+        r"\b(?:verschieb\w*|verschob\w*|vertag\w*|verzoger\w*|rutsch\w*)\b[^.!?。]{0,60}?\b(?:auf|bis|ins jahr)\s+" + _YEAR,
+        r"\b(?:report(?:e|ee|es|ees|ent)|repouss\w*|decal\w*|retard\w*|glisse\w*)\b[^.!?。]{0,60}?\b(?:a|en|au|jusqu'en|jusqu'a)\s+(?:l'horizon\s+)?" + _YEAR,
+        r"\b(?:retras\w*|aplaz\w*|pospon\w*|pospus\w*|demor\w*)\b[^.!?。]{0,60}?\b(?:a|al|hasta|para)\s+(?:el\s+)?" + _YEAR,
+        r"\b(?:rinvi\w*|slitt\w*|posticip\w*|rimand\w*)\b[^.!?。]{0,60}?\b(?:al|a|fino al)\s+" + _YEAR,
+        r"\b(?:adia\w*|adiou|posterg\w*)\b[^.!?。]{0,60}?\b(?:para|ate)\s+(?:o\s+)?" + _YEAR,
         r"\bfrom (?:fiscal |fy)?20\d\d to " + _YEAR,
         _YEAR + r" instead of (?:fiscal |fy)?20\d\d",
         _YEAR + r" rather than (?:fiscal |fy)?20\d\d",
         r"\bno (?:earlier|sooner) than " + _YEAR,
         r"\bnot (?:before|until) " + _YEAR,
-        r"(?P<year>20\d\d)\s*年度?\D{0,6}(?:に|へ|まで)?\s*(?:延期|先送り|ずれ込)",
-        r"(?:推迟|延迟|延期|推后)(?:到|至)\s*(?P<year>20\d\d)",
-        r"(?P<year>20\d\d)\s*년\D{0,4}(?:으로|로)?\s*(?:연기|늦춰|미뤄)",
+        r"(?P<year>20\d\d)\s*年度?\D{0,8}(?:に|へ|まで)?\s*(?:延期|先送り|ずれ込|持ち越|後ずれ)",
+        r"(?:推迟|延迟|延期|推后|推遲|延遲|推後|押后|顺延|順延)(?:到|至)?\s*(?P<year>20\d\d)",
+        r"(?:改到|改至|推至|延至|延到)\s*(?P<year>20\d\d)",
+        r"(?P<year>20\d\d)\s*년\D{0,4}(?:으로|로)?\s*(?:연기|늦춰|미뤄|미룬|지연)",
     )
 )
+
+# A target year stated as brought forward: "moves the launch up to 2026", "auf 2026
+# vorgezogen", "adelanta a 2026", "提前至2026年", "2026年に前倒し", "2026년으로 앞당겨".
+_FORWARD_YEAR_PATTERNS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"\b(?:mov(?:es|ed|ing) up|brings? forward|brought forward|bringing forward|pull(?:s|ed|ing)? (?:forward|ahead)|"
+        r"advanc(?:es|ed|ing))\b[^.!?。]{0,80}?\b(?:to|into)\s+(?:the end of |late |early |mid )?" + _YEAR,
+        r"\b(?:vorgezogen|vorzieh\w*|zieh\w* \w+ vor)\b[^.!?。]{0,60}?\b(?:auf|ins jahr)\s+" + _YEAR,
+        r"\bauf\s+" + _YEAR + r"\s+vorgezogen",
+        r"\bzieh\w*\b[^.!?。]{0,60}?\bauf\s+" + _YEAR + r"\s+vor\b",
+        r"\b(?:avance\w*|anticip\w*|adelant\w*|antecip\w*|adiant\w*)\b[^.!?。]{0,60}?\b(?:a|au|en|al|para|hasta)\s+(?:el\s+|o\s+)?" + _YEAR,
+        r"(?:提前(?:到|至)|提早(?:到|至))\s*(?P<year>20\d\d)",
+        r"(?P<year>20\d\d)\s*年度?\D{0,8}(?:に|へ)?\s*前倒し",
+        r"(?P<year>20\d\d)\s*년\D{0,4}(?:으로|로)?\s*앞당",
+    )
+)
+
+
+def find_forward_year(text: str, years: tuple[int, ...]) -> int | None:
+    """A target year stated as brought forward to before the commitment's own, else None."""
+    found_years = [int(found.group("year")) for pattern in _FORWARD_YEAR_PATTERNS for found in pattern.finditer(text)]
+    earlier = [year for year in found_years if year < min(years)]
+    return min(earlier) if earlier else None
+
 
 def strongest(kinds: set[SignalKind]) -> SignalKind:
     for kind in PRIORITY:
@@ -289,6 +323,76 @@ def find_moved_year(text: str, deadline: date) -> tuple[int | None, bool]:
             if best is None or year > best[0]:
                 best = candidate
     return best if best else (None, False)
+
+
+# A date said again, in words that say it is the same date as before: "still comes in
+# 2028", "sticks to 2027", "reaffirms its 2030 goal", "remains on track for 2035",
+# "hält an 2035 fest", "重申2030年", "2027年量産を維持". Against the commitment's own date,
+# such a sentence is a reaffirmation (the same year), a step (earlier) or a slip (later),
+# whatever else the words around it suggest ("still" is also a word of doubt).
+_RESTATING = (
+    r"\bstill\s+(?:\w+\s+){0,2}?(?:comes?|coming|due|expected|expects?|aims?|aiming|targets?|targeting|plans?|planned|"
+    r"planning|scheduled|slated|set|on track|on course|on schedule|sees|eyes|intends?|committed|wants?|wanting|looks?|"
+    r"counts?|bets?|going|headed)\b",
+    r"\b(?:sticks?|stuck|sticking|holds?|held|holding|keeps?|kept|keeping|stands?|stood|standing)\s+(?:firm\s+|fast\s+)?"
+    r"(?:by|to|with)\b",
+    r"\b(?:remains?|remained|stays?|stayed|is|are)\s+(?:still\s+)?(?:committed to|on track for|on course for|on schedule for)\b",
+    r"\b(?:keeps?|kept|keeping|maintains?|maintained|maintaining|retains?|retained)\s+(?:its|the|their|a|his|her)\b",
+    r"\b(?:on track|on course|on schedule|on target)\s+(?:for|to)\b",
+    r"\b(?:reaffirm\w*|reiterat\w*|recommit\w*|restat\w*|re-?confirm\w*|doubles? down|doubled down)\b",
+    # German, French, Spanish, Italian, Portuguese (accents folded, as the text is)
+    r"\b(?:halt\w*|hielt\w*)\b[^.!?]{0,60}?\b(?:fest|an)\b|\bbekraftig\w*|\bweiterhin\b|\bbleib\w* (?:es )?bei\b|\bim zeitplan\b",
+    r"\b(?:maintien\w*|reaffirm\w*|reitere\w*|toujours prevu\w*|toujours (?:en|pour)|garde le cap|tient le cap)\b",
+    r"\b(?:mantien\w*|reafirm\w*|reitera\w*|ratifica\w*|sigue (?:previst\w*|en pie)|se mantiene)\b",
+    r"\b(?:conferm\w*|ribadisc\w*|mantien\w*|resta (?:fermo|confermat\w*))\b",
+    r"\b(?:mantem|mantido|mantida|reafirm\w*|reitera\w*|segue (?:previst\w*|de pe))\b",
+    # Chinese, Japanese, Korean
+    r"重申|坚持|堅持|维持|維持|仍(?:将|计划|預計|预计|按|然计划|然预计|是)|依然|照计划|如期|不变|不變|"
+    r"改めて|再確認|変えず|変わらず|据え置|堅持|予定通り|計画通り|"
+    r"재확인|재천명|고수|유지|변함없|예정대로|계획대로|차질 없",
+)
+_RESTATED = re.compile("|".join(f"(?:{pattern})" for pattern in _RESTATING))
+# The restating words and the year, within one clause.
+_RESTATED_SPAN = 80
+_CLAUSE_END = re.compile(r"[.!?;。！？；]")
+
+
+def restated_year(text: str, years: tuple[int, ...], earliest: int | None = None) -> tuple[str, int, int] | None:
+    """A year the text states again for the commitment, with words saying it is the
+    date as before: ("same" | "later" | "earlier", year, position), else None."""
+    for restating in _RESTATED.finditer(text):
+        begin = max(0, restating.start() - _RESTATED_SPAN)
+        end = restating.end() + _RESTATED_SPAN
+        before = text[begin:restating.start()]
+        after = text[restating.end():end]
+        # Stay within the clause the restating words are in.
+        cut = _CLAUSE_END.search(after)
+        after = after[: cut.start()] if cut else after
+        cut = None
+        for cut in _CLAUSE_END.finditer(before):
+            pass
+        offset = restating.start() - len(before) + (cut.end() if cut else 0)
+        before = before[cut.end():] if cut else before
+        for window, start in ((after, restating.end()), (before, offset)):
+            stated = stated_year(window, years, earliest) or _bare_year(window, years, earliest)
+            if stated:
+                relation, year, position = stated
+                return relation, year, start + position
+    return None
+
+
+_BARE_YEAR = re.compile(r"(?<![\d.,])(?P<year>20\d\d)(?![\d.,%])")
+
+
+def _bare_year(text: str, years: tuple[int, ...], earliest: int | None) -> tuple[str, int, int] | None:
+    """A year with no preposition before it ("reaffirms its 2030 goal", "2027 계획 유지")."""
+    for found in _BARE_YEAR.finditer(text):
+        year = int(found.group("year"))
+        if earliest is not None and year < earliest:
+            continue
+        relation = "same" if year in years else "later" if year > max(years) else "earlier"
+        return relation, year, found.start()
+    return None
 
 
 # A year stated for the commitment: "by 2028", "in fiscal 2028", "a 2027 launch", "2028年までに".
