@@ -111,6 +111,30 @@ def test_whitespace_before_the_declaration_still_reads_only_the_new_items():
     assert grown.entries == whole.entries[:2]
 
 
+@pytest.mark.parametrize("shape", ["a script after the root", "an element beside the channel"])
+def test_a_fault_outside_the_items_still_reads_only_the_new_items(shape):
+    # A CDN's script appended after </rss>, or a stray <meta> before <channel>: both lie in
+    # the head or tail the cut keeps, so the small document is read as the whole is.
+    items = [b"<item><title>Story %d &amp; more</title><guid>https://news.example/%d</guid></item>" % (n, n) for n in range(5)]
+
+    def document(chosen: list[bytes]) -> bytes:
+        body = _news(chosen)
+        if shape == "a script after the root":
+            return body + b'\n<script src="/cdn-cgi/scripts/email-decode.min.js"></script>'
+        return body.replace(b"<channel>", b'<meta name="robots" content="noindex"/><channel>')
+
+    first = parse_document(document(items[2:]), {}, URL)
+    grown = parse_document(document(items), {}, URL, frozenset(first.item_hashes))
+    whole = parse_document(document(items), {}, URL)
+    assert grown.path == "incremental" and [entry.title for entry in grown.entries] == ["Story 0 & more", "Story 1 & more"]
+    assert grown.entries == whole.entries[:2] and grown.warning == whole.warning
+
+
+def test_an_item_outside_the_channel_is_not_cut():
+    body = b'<rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel><item><title>b</title></item></rss>'
+    assert split_items(body) is None
+
+
 def test_an_old_item_in_another_encoding_makes_the_whole_document_read_again():
     # feedparser picks the encoding for the whole document: a Latin-1 byte in an old item
     # turns a declared UTF-8 document into windows-1252, new items included.

@@ -87,15 +87,15 @@ def _read_as_the_whole_would_be(parsed: Mapping[str, Any], split: Split, body: b
     Its encoding: feedparser decodes the whole document before parsing, so an old item
     that is not valid in the encoding it chose for the cut would make it choose another
     for the whole. Its parser: a cut that is malformed falls to the lenient parser, as
-    the whole does only when the fault is in the head both share (whitespace before the
-    XML declaration); any other fault may lie in what was cut away."""
+    the whole does only when the fault is in the head or tail both share (whitespace before
+    the XML declaration, junk after the root); any other fault may lie in what was cut away."""
     encoding = parsed.get("encoding")
     if encoding:
         try:
             body.decode(encoding)
         except (LookupError, UnicodeDecodeError):
             return False
-    return not parsed.get("bozo") or split.leading_space
+    return not parsed.get("bozo") or split.fault_outside_items
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str):

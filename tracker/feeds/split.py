@@ -8,10 +8,12 @@ wide encoding (UTF-16, UTF-32, EBCDIC), a byte-order mark, items not directly un
 channel (RSS 2.0), the RDF root (RSS 1.0) or the feed (Atom), text or elements between
 items, a malformed document, a JSON Feed.
 
-Whitespace before the XML declaration (a common template slip) makes the document
-malformed to feedparser, which then reads it with its lenient parser; the cut keeps
-that whitespace in the head, so the small document is read the same lenient way
-(`Split.leading_space`), and the rest of the document is cut as usual.
+Two faults outside the items are common and need no full parse: whitespace before the
+XML declaration (a template slip) and markup after the root element (a CDN's script
+appended to every page). Either makes the document malformed to feedparser, which then
+reads it with its lenient parser; the cut keeps the fault in its head or its tail, so
+the small document is read the same lenient way (`Split.fault_outside_items`), and the
+items between are cut as usual.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from xml.parsers import expat
 # makes its offsets byte offsets. The cut needs only the structure; feedparser reads the
 # text, in the document's own encoding, as ever.
 _WIDE_ENCODINGS = re.compile(r"^(?:utf-?16|utf-?32|ucs-?2|ucs-?4|cp037|ebcdic)", re.IGNORECASE)
+_JUNK_AFTER_ROOT = expat.errors.codes[expat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT]
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
 
 
@@ -34,9 +37,10 @@ class Split:
     head: bytes
     items: tuple[bytes, ...]
     tail: bytes
-    # Whitespace before the XML declaration: feedparser's strict parser refuses both the
-    # whole document and the cut one at that same first byte.
-    leading_space: bool = False
+    # Malformed only in the head or the tail the cut keeps (whitespace before the XML
+    # declaration, junk after the root): feedparser's strict parser refuses the whole
+    # document and the cut one at that same fault, and both are read leniently.
+    fault_outside_items: bool = False
 
     def document(self, chosen: list[int]) -> bytes:
         """The same document with only the chosen items (by index), in their order."""
@@ -64,7 +68,7 @@ def split_items(body: bytes) -> Split | None:
     split = _cut(body[lead:] if lead else body)
     if split is None or not lead:
         return split
-    return Split(body[:lead] + split.head, split.items, split.tail, leading_space=True)
+    return Split(body[:lead] + split.head, split.items, split.tail, fault_outside_items=True)
 
 
 def _cut(body: bytes) -> Split | None:
@@ -80,10 +84,13 @@ def _cut(body: bytes) -> Split | None:
     depth = 0
     item_depth = 0  # set by the root: 3 in RSS 2.0 (rss/channel/item), 2 in RSS 1.0 and Atom
     atom = False
+    # RSS 2.0: inside the channel. Elements beside it (a stray <meta> before it) lie in
+    # the head or the tail both documents share; items anywhere else are not cut.
+    in_channel = False
     item_start = -1
 
     def start(name: str, _attributes) -> None:
-        nonlocal depth, item_depth, atom, item_start
+        nonlocal depth, item_depth, atom, in_channel, item_start
         depth += 1
         if depth > item_depth > 0:
             return
@@ -93,9 +100,13 @@ def _cut(body: bytes) -> Split | None:
                 raise _Unsafe(f"root {name}")
             item_depth = 3 if local == "rss" else 2
             atom = local == "feed"
-        elif depth == 2 and item_depth == 3 and local != "channel":
-            raise _Unsafe("an element beside the channel")
+        elif depth == 2 and item_depth == 3:
+            if local == "item":
+                raise _Unsafe("an item outside the channel")
+            in_channel = local == "channel"
         elif depth == item_depth and (name == "entry" if atom else local == "item"):
+            if item_depth == 3 and not in_channel:
+                raise _Unsafe("an item outside the channel")
             # RSS 1.0 (RDF): items beside the channel, its rdf:Seq naming them (feedparser
             # reads the items themselves, not the list).
             item_start = parser.CurrentByteIndex
@@ -113,13 +124,21 @@ def _cut(body: bytes) -> Split | None:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = doctype
+    junk_after_root = False
     try:
         parser.Parse(body, True)
-    except (expat.ExpatError, _Unsafe, ValueError):
+    except expat.ExpatError:
+        # Markup after the root element closed: every item was seen, and the fault is in
+        # the tail, which the cut keeps.
+        junk_after_root = parser.ErrorCode == _JUNK_AFTER_ROOT and depth == 0
+        if not junk_after_root:
+            return None
+    except (_Unsafe, ValueError):
         return None
     if not spans:
         return None
     for (_, previous_end), (next_start, _) in zip(spans, spans[1:]):
         if body[previous_end:next_start].strip():
             return None  # text, comments or elements between items
-    return Split(body[: spans[0][0]], tuple(body[begin:end] for begin, end in spans), body[spans[-1][1]:])
+    return Split(body[: spans[0][0]], tuple(body[begin:end] for begin, end in spans), body[spans[-1][1]:],
+                 fault_outside_items=junk_after_root)
