@@ -52,6 +52,8 @@ FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
 # entity-expansion bomb and the external-entity (XXE) attack. Real feeds do not
 # declare entities, so such a document is refused rather than half-trusted.
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+# What a feed whose items were cut despite stray ampersands is told to its reviewers.
+STRAY_AMPERSAND_WARNING = "not well-formed XML: a bare '&' or an entity XML does not define (&nbsp;, &uuml;…); read leniently"
 _ROOT_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF|RDF|channel)\b", re.IGNORECASE)
 
 
@@ -73,6 +75,8 @@ def parse_document(body: bytes, headers: Mapping[str, str], url: str, seen: froz
         parsed = _feedparser(split.document(new), headers, url)
         if _read_as_the_whole_would_be(parsed, split, body):
             result = _parsed_feed(parsed, body, url, allow_empty=True)
+            if split.fault_in_items:  # feedparser's words would be about the fault the cut was given
+                result = replace(result, warning=STRAY_AMPERSAND_WARNING)
             log.debug("parse %s: incremental, %d of %d items new", url, len(new), len(hashes))
             return replace(result, path="incremental", item_hashes=hashes, seconds=time.perf_counter() - started)
         log.debug("parse %s: the cut document is not read as the whole would be: full parse", url)
@@ -95,7 +99,7 @@ def _read_as_the_whole_would_be(parsed: Mapping[str, Any], split: Split, body: b
             body.decode(encoding)
         except (LookupError, UnicodeDecodeError):
             return False
-    return not parsed.get("bozo") or split.fault_outside_items
+    return not parsed.get("bozo") or split.fault_outside_items or split.fault_in_items
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str):

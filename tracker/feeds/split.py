@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.parsers import expat
 
 # Encodings in which every byte below 0x80 is the ASCII character (so markup is ASCII):
@@ -41,10 +41,22 @@ class Split:
     # declaration, junk after the root): feedparser's strict parser refuses the whole
     # document and the cut one at that same fault, and both are read leniently.
     fault_outside_items: bool = False
+    # Malformed inside: a bare "&" or an entity XML does not define ("&nbsp;", "&uuml;"),
+    # the commonest fault of real feeds. feedparser reads the whole leniently; the cut is
+    # given a fault after its root (STRAY_TEXT), so it is read leniently too, even when
+    # the faulty items are the ones left out.
+    fault_in_items: bool = False
 
     def document(self, chosen: list[int]) -> bytes:
         """The same document with only the chosen items (by index), in their order."""
-        return self.head + b"".join(self.items[index] for index in chosen) + self.tail
+        return self.head + b"".join(self.items[index] for index in chosen) + self.tail + (STRAY_TEXT if self.fault_in_items else b"")
+
+
+# Text after the root element: feedparser's strict parser stops there (after every item),
+# and its lenient parser ignores text outside any element.
+STRAY_TEXT = b"\n."
+# "&" that starts neither one of XML's five entities nor a character reference.
+_STRAY_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 
 
 def item_hash(item: bytes) -> str:
@@ -65,13 +77,20 @@ def split_items(body: bytes) -> Split | None:
     lead = len(body) - len(body.lstrip(b" \t\r\n"))
     if not (lead and body.startswith(b"<?xml", lead)):
         lead = 0  # whitespace before a root element is fine to expat: nothing to skip
-    split = _cut(body[lead:] if lead else body)
+    text = body[lead:] if lead else body
+    split = _cut(text)
+    if split is None and _STRAY_AMPERSAND.search(text):
+        # expat reads a copy with every stray "&" made "_" (a byte for a byte, so every
+        # offset holds in the document itself): the structure feedparser reads leniently.
+        split = _cut(_STRAY_AMPERSAND.sub(b"_", text), original=text)
     if split is None or not lead:
         return split
-    return Split(body[:lead] + split.head, split.items, split.tail, fault_outside_items=True)
+    return replace(split, head=body[:lead] + split.head, fault_outside_items=True)
 
 
-def _cut(body: bytes) -> Split | None:
+def _cut(body: bytes, original: bytes | None = None) -> Split | None:
+    """`body` cut at its items; `original`: the document whose bytes the cut is of, where
+    `body` is a copy with its stray ampersands replaced."""
     # expat calls back into Python for every element of every item, so the handlers do
     # as little as they can: elements deeper than an item are only counted. Text or
     # elements between items are found after the parse, in the bytes between them.
@@ -140,5 +159,6 @@ def _cut(body: bytes) -> Split | None:
     for (_, previous_end), (next_start, _) in zip(spans, spans[1:]):
         if body[previous_end:next_start].strip():
             return None  # text, comments or elements between items
-    return Split(body[: spans[0][0]], tuple(body[begin:end] for begin, end in spans), body[spans[-1][1]:],
-                 fault_outside_items=junk_after_root)
+    source = body if original is None else original
+    return Split(source[: spans[0][0]], tuple(source[begin:end] for begin, end in spans), source[spans[-1][1]:],
+                 fault_outside_items=junk_after_root, fault_in_items=original is not None)
