@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from storage.sql import chunks as _chunks, dialect_insert as _insert
@@ -57,22 +57,40 @@ def record_new_entries(session: Session, feed_id: int, entries: Sequence[Entry],
 
 
 def _existing_ids(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
-    """Entry key → id of the stored entry it is (same key, same link, or same story)."""
-    found: dict[str, int] = {}
+    """Entry key → id of the stored entry it is (same key, same link, or same story).
+
+    One query for the three ways an entry may be stored already: a poll stores a few
+    entries for each of many feeds, and each statement costs more than the rows it reads."""
     keys = [entry.key for entry in entries]
-    for chunk in _chunks(keys, 500):
-        for row_id, key in session.exec(select(EntryRow.id, EntryRow.key).where(col(EntryRow.key).in_(chunk))):
-            found[key] = row_id
-    by_url: dict[str, list[str]] = {}
+    urls = sorted({entry.url for entry in entries if entry.url})
+    fingerprints = sorted({entry.fingerprint for entry in entries if entry.fingerprint})
+    if len(keys) + len(urls) + len(fingerprints) > 900:  # beyond SQLite's bound parameters: a chunk at a time
+        return _existing_ids_in_chunks(session, entries)
+    rows = session.exec(
+        select(EntryRow.id, EntryRow.key, EntryRow.url, EntryRow.title_fingerprint, EntryRow.published_at).where(
+            or_(col(EntryRow.key).in_(keys), col(EntryRow.url).in_(urls), col(EntryRow.title_fingerprint).in_(fingerprints))
+        )
+    ).all()
+    by_key = {key: row_id for row_id, key, _, _, _ in rows}
+    by_url: dict[str, int] = {}
+    for row_id, _, url, _, _ in rows:
+        if url:
+            by_url.setdefault(url, row_id)
+    found: dict[str, int] = {}
     for entry in entries:
-        if entry.url and entry.key not in found:
-            by_url.setdefault(entry.url, []).append(entry.key)
-    for chunk in _chunks(list(by_url), 500):
-        for row_id, url in session.exec(select(EntryRow.id, EntryRow.url).where(col(EntryRow.url).in_(chunk))):
-            for key in by_url[url]:
-                found.setdefault(key, row_id)
+        if entry.key in by_key:
+            found[entry.key] = by_key[entry.key]
+        elif entry.url and entry.url in by_url:
+            found[entry.key] = by_url[entry.url]
     remaining = [entry for entry in entries if entry.key not in found]
-    found.update(_same_story_entries(session, remaining))
+    found.update(_same_story(remaining, [(row_id, fingerprint, published, key) for row_id, key, _, fingerprint, published in rows]))
+    return found
+
+
+def _existing_ids_in_chunks(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(entries), 250):
+        found.update(_existing_ids(session, chunk))
     return found
 
 
@@ -103,21 +121,16 @@ def _entry_values(feed_id: int, entry: Entry, now: datetime) -> dict:
 SAME_STORY_WINDOW = timedelta(days=3)
 
 
-def _same_story_entries(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
-    """Entries already stored under the same title fingerprint within a few days: one story."""
+def _same_story(entries: Sequence[Entry], rows) -> dict[str, int]:
+    """Entries stored under the same title fingerprint within a few days: one story.
+    `rows`: (id, fingerprint, published_at, key) of stored entries."""
     by_fingerprint = {entry.fingerprint: entry for entry in entries if entry.fingerprint}
     found: dict[str, int] = {}
-    for chunk in _chunks(list(by_fingerprint), 500):
-        rows = session.exec(
-            select(EntryRow.id, EntryRow.title_fingerprint, EntryRow.published_at, EntryRow.key).where(
-                col(EntryRow.title_fingerprint).in_(chunk)
-            )
-        )
-        for row_id, fingerprint, published, key in rows:
-            entry = by_fingerprint[fingerprint]
-            if key == entry.key:
-                continue
-            if published and entry.published_at and abs(published - entry.published_at) > SAME_STORY_WINDOW:
-                continue
-            found.setdefault(entry.key, row_id)
+    for row_id, fingerprint, published, key in rows:
+        entry = by_fingerprint.get(fingerprint)
+        if entry is None or key == entry.key:
+            continue
+        if published and entry.published_at and abs(published - entry.published_at) > SAME_STORY_WINDOW:
+            continue
+        found.setdefault(entry.key, row_id)
     return found

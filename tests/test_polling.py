@@ -192,3 +192,18 @@ def test_a_feeds_item_count_grows_by_what_it_newly_carries(feed_server, tmp_path
     cli("--config", str(config), "poll")
     feeds = json.loads(cli("--config", str(config), "feeds", "--format", "json").stdout)
     assert feeds[0]["items"] == 3  # the two it carried before are not counted again
+
+
+def test_a_big_feed_polled_again_stores_nothing_twice(feed_server, tmp_path, cli):
+    # 400 entries: more than one lookup's worth of keys, links and titles (SQLite binds
+    # at most 999 values), so the stored ones are found a part at a time.
+    items = [(f"Grid operator note number {n} on storage tenders and regional capacity", f"https://grid.example/notes/{n}",
+              "Wed, 15 Apr 2026 09:30:00 GMT") for n in range(400)]
+    feed_server.routes["/big.xml"] = Route(_rss(items))
+    config = write_config(tmp_path, [("big", feed_server.url("/big.xml"))])
+    assert "new_entries=400" in cli("--config", str(config), "poll").stderr
+    # The same stories again, their links with tracking parameters: the same entries.
+    feed_server.routes["/big.xml"] = Route(_rss([(title, f"{link}?utm_source=rss", date) for title, link, date in items]))
+    assert "new_entries=0" in cli("--config", str(config), "poll").stderr
+    with Session(_database(tmp_path)) as session:
+        assert len(session.exec(select(EntryRow)).all()) == 400
