@@ -74,6 +74,23 @@ def test_plain_text_removes_markup_entities_and_invisible_characters():
     assert plain_text('<a title="]]>">t</a> x<a<b>>y') == "t x y"  # a CDATA end inside a tag; nested tags
 
 
+def test_parser_workers_started_ahead_take_even_a_small_cycle_and_give_the_same_entries():
+    import time
+
+    import tracker.feeds.pool as parallel
+
+    pool = parallel.ParserPool(workers=2)
+    try:
+        started = time.perf_counter()
+        pool.warm_up()  # returns at once: the workers start in the background
+        assert time.perf_counter() - started < 0.2
+        jobs = [(FEED, {}, "https://wire.example.org/feed"), None]
+        results = list(pool.parse_in_order(jobs))  # far below the size that would start workers
+        assert results == [parse_document(*jobs[0]), None]
+    finally:
+        pool.close(wait=True)
+
+
 def test_the_parser_pool_gives_the_same_entries_as_parsing_inline(monkeypatch):
     import tracker.feeds.pool as parallel
 

@@ -20,6 +20,9 @@ log = logging.getLogger("tracker")
 # `tracker serve`'s secrets: the web access token, and what verifies Slack's requests.
 ACCESS_TOKEN_ENV = "TRACKER_WEB_TOKEN"
 SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
+# From this many feeds a cycle nearly always has documents to parse: the parser workers
+# start with the process, beside its other start-up work (a few feeds parse faster here).
+WARM_UP_FEEDS = 16
 
 
 class SetupError(Exception):
@@ -201,6 +204,9 @@ class App:
         from tracker.pipeline import Tick
 
         settings = self.settings
+        parser = ParserPool(settings.parse.workers)
+        if len(settings.feeds) >= WARM_UP_FEEDS:
+            parser.warm_up()
         rules = self.rules_in_force(last_good_rules)
         fetch = settings.fetch
         policy = FetchPolicy(
@@ -220,7 +226,7 @@ class App:
             rules=rules,
             notifier=self.notifier,
             routes=self.routes,
-            parser=ParserPool(settings.parse.workers),
+            parser=parser,
             pacer=self.sender.pacer,
             jitter=settings.schedule.jitter,
             broken_after=fetch.broken_after,

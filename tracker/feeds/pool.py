@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator, Sequence
@@ -50,6 +51,18 @@ class ParserPool:
         for index, job in enumerate(jobs):
             yield self._result(futures[index], job) if job else None
 
+    def warm_up(self) -> None:
+        """Start the workers now, in the background, while the process does its other
+        start-up work (imports, rules, database): by the time documents arrive, parsing
+        runs beside storing instead of after it. The forkserver imports the parser while
+        this process imports the rest, each on its own core."""
+        if self.workers <= 1 or self._executor is not None:
+            return
+        executor = self._ensure_executor()
+        # Starting a worker waits for the forkserver to finish its imports: in a thread,
+        # not here. A failed start shows later: parse_in_order then parses in this process.
+        threading.Thread(target=_start_workers, args=(executor, self.workers), name="parser-warm-up", daemon=True).start()
+
     def _result(self, future: Future, job: tuple) -> ParsedFeed:
         try:
             return future.result()
@@ -71,6 +84,18 @@ class ParserPool:
         if self._executor is not None:
             self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
+
+
+def _ready() -> None:
+    return None
+
+
+def _start_workers(executor: ProcessPoolExecutor, count: int) -> None:
+    try:
+        for future in [executor.submit(_ready) for _ in range(count)]:
+            future.result()
+    except Exception as error:  # noqa: BLE001 - told, and parsing falls back to this process
+        log.debug("parser workers did not start ahead: %s", error)
 
 
 def parse_jobs(results: Sequence[FetchResult], needs_parse) -> list[tuple[bytes, dict, str, frozenset[str]] | None]:
