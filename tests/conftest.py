@@ -106,6 +106,20 @@ class FeedServer:
         return [headers for request_path, headers in self.requests if request_path == path]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def rule_cache(tmp_path_factory):
+    """The tests' own rule cache (tracker.matching.rulecache), not the user's; subprocesses
+    inherit it through the environment."""
+    folder = tmp_path_factory.mktemp("rule-cache")
+    previous = os.environ.get("TRACKER_CACHE_DIR")
+    os.environ["TRACKER_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("TRACKER_CACHE_DIR", None)
+    else:
+        os.environ["TRACKER_CACHE_DIR"] = previous
+
+
 @pytest.fixture
 def feed_server():
     with FeedServer() as server:

@@ -195,3 +195,30 @@ def test_a_quoted_double_angle_is_text_not_a_merge(tmp_path):
     (tmp_path / "toyota.yaml").write_text(text.replace(title, "title: '<<'"), encoding="utf-8")
     loaded = load_rules([tmp_path])
     assert not loaded.problems and loaded.rules[0].title == "<<"
+
+
+def test_rule_files_read_before_load_from_the_cache_and_an_edit_is_read_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    first = load_rules([rules])
+    assert first.ok and len(list((tmp_path / "cache" / "rules").glob("*.json"))) == len(first.rules)
+    again = load_rules([rules])
+    assert again.rules == first.rules
+    toyota = next(rules.rglob("toyota-solid-state.yaml"))
+    toyota.write_text(toyota.read_text().replace("deadline: 2028", "deadline: 2029"))
+    edited = {rule.id: rule for rule in load_rules([rules]).rules}
+    assert edited["toyota-solid-state"].deadline.year == 2029
+    toyota.write_text(toyota.read_text().replace("deadline: 2029", "deadline: 'soon'"))
+    broken = load_rules([rules])  # never valid, so never cached: the problem is told with its place
+    assert "toyota-solid-state" not in {rule.id for rule in broken.rules} and broken.problems[0].path == toyota
+
+
+def test_a_cache_that_cannot_be_written_is_no_cache(tmp_path, monkeypatch):
+    from tracker.matching.rulefile import load_rules
+
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("TRACKER_CACHE_DIR", str(blocked))
+    loaded = load_rules([REPO / "rules"])
+    assert loaded.ok and len(loaded.rules) >= 20

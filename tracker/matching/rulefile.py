@@ -17,6 +17,7 @@ from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from tracker.model import Entry
+from tracker.matching.rulecache import cached_rule, remember_rule
 from tracker.matching.yamlguard import Refused, read_capped, refuse_expansions
 from tracker.matching.ruleformat import Rule, compile_regex, known_field_names
 
@@ -186,12 +187,16 @@ def _load_file(path: Path) -> tuple[Rule | None, Any, list[Problem]]:
         return None, None, [Problem(path, 1, 1, f"cannot read: {error}")]
     except Refused as refused:
         return None, None, [Problem(path, refused.line, refused.column, str(refused))]
+    rule = cached_rule(text)  # these very bytes were read, checked and valid before
+    if rule is not None:
+        return rule, None, []
     try:
         refuse_expansions(text)
     except Refused as refused:
         return None, None, [Problem(path, refused.line, refused.column, str(refused))]
     rule = _load_quickly(path, text)
     if rule is not None:
+        remember_rule(text, rule)
         return rule, None, []
     try:
         return _load_with_positions(path, text)
