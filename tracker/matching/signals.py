@@ -361,19 +361,16 @@ def restated_year(text: str, years: tuple[int, ...], earliest: int | None = None
     """A year the text states again for the commitment, with words saying it is the
     date as before: ("same" | "later" | "earlier", year, position), else None."""
     for restating in _RESTATED.finditer(text):
-        begin = max(0, restating.start() - _RESTATED_SPAN)
-        end = restating.end() + _RESTATED_SPAN
-        before = text[begin:restating.start()]
-        after = text[restating.end():end]
-        # Stay within the clause the restating words are in.
-        cut = _CLAUSE_END.search(after)
-        after = after[: cut.start()] if cut else after
-        cut = None
-        for cut in _CLAUSE_END.finditer(before):
-            pass
-        offset = restating.start() - len(before) + (cut.end() if cut else 0)
-        before = before[cut.end():] if cut else before
-        for window, start in ((after, restating.end()), (before, offset)):
+        # The clause the restating words are in: after them up to its end, before them
+        # back to its start, each within _RESTATED_SPAN characters.
+        after_end = restating.end() + _RESTATED_SPAN
+        ends = _CLAUSE_END.search(text, restating.end(), after_end)
+        after_end = ends.start() if ends else min(after_end, len(text))
+        before_start = max(0, restating.start() - _RESTATED_SPAN)
+        starts = [found.end() for found in _CLAUSE_END.finditer(text, before_start, restating.start())]
+        before_start = starts[-1] if starts else before_start
+        for start, stop in ((restating.end(), after_end), (before_start, restating.start())):
+            window = text[start:stop]
             stated = stated_year(window, years, earliest) or _bare_year(window, years, earliest)
             if stated:
                 relation, year, position = stated
