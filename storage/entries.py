@@ -83,7 +83,7 @@ def _existing_ids(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
         elif entry.url and entry.url in by_url:
             found[entry.key] = by_url[entry.url]
     remaining = [entry for entry in entries if entry.key not in found]
-    found.update(_same_story(remaining, [(row_id, fingerprint, published, key) for row_id, key, _, fingerprint, published in rows]))
+    found.update(_same_story(remaining, rows))
     return found
 
 
@@ -123,10 +123,10 @@ SAME_STORY_WINDOW = timedelta(days=3)
 
 def _same_story(entries: Sequence[Entry], rows) -> dict[str, int]:
     """Entries stored under the same title fingerprint within a few days: one story.
-    `rows`: (id, fingerprint, published_at, key) of stored entries."""
+    `rows`: (id, key, url, fingerprint, published_at) of stored entries."""
     by_fingerprint = {entry.fingerprint: entry for entry in entries if entry.fingerprint}
     found: dict[str, int] = {}
-    for row_id, fingerprint, published, key in rows:
+    for row_id, key, _url, fingerprint, published in rows:
         entry = by_fingerprint.get(fingerprint)
         if entry is None or key == entry.key:
             continue

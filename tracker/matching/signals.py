@@ -387,8 +387,7 @@ def _bare_year(text: str, years: tuple[int, ...], earliest: int | None) -> tuple
         year = int(found.group("year"))
         if earliest is not None and year < earliest:
             continue
-        relation = "same" if year in years else "later" if year > max(years) else "earlier"
-        return relation, year, found.start()
+        return against_target(year, years), year, found.start()
     return None
 
 
@@ -419,5 +418,9 @@ def stated_year(text: str, years: tuple[int, ...], earliest: int | None = None) 
     if best is None:
         return None
     year, position = best
-    relation = "same" if year in years else "later" if year > max(years) else "earlier"
-    return relation, year, position
+    return against_target(year, years), year, position
+
+
+def against_target(year: int, years: tuple[int, ...]) -> str:
+    """A year stated for the commitment against its own: "same", "later" or "earlier"."""
+    return "same" if year in years else "later" if year > max(years) else "earlier"
