@@ -2,7 +2,7 @@
 
 Whatever parses the documents, the tracker still turns every entry's HTML into plain
 text (`normalise_entry`) and matches it against the rules (`RuleMatcher.match`), over
-the whole entry: a commitment can be named in an article's last paragraph. Timed here
+the title and the opening of its summary and content (matcher.lead_of). Timed here
 in one process, sequentially, on feedparser's output (the tracker's options), each
 distinct file once and weighted by the URLs that serve it, like `feedparser_times`.
 With the parse at zero seconds, a fresh cycle on C cores cannot take less than

@@ -70,6 +70,18 @@ def test_within_requires_the_groups_close_together():
     assert not matches(rule, far)
 
 
+def test_only_the_opening_of_a_long_article_is_read():
+    rule = make_rule(SOLID_STATE)
+    body = "The election count went on through the night in every district. " * 40
+    # Named in the lead: a long article about it matches.
+    assert RuleMatcher([rule]).match(Entry(key="a", title="Battery day", content="Toyota bets on solid-state batteries. " + body))
+    # A long article about something else, whose opening has one of the rule's words and
+    # whose last paragraph the other: a passing mention.
+    election = "Toyota workers queued to vote in Aichi. " + body + "Solid-state batteries were a campaign theme."
+    assert not RuleMatcher([rule]).match(Entry(key="b", title="Election night", content=election))
+    assert not RuleMatcher([rule]).match(Entry(key="c", title="Election night", summary=election))
+
+
 def test_any_and_none_terms():
     rule = make_rule({"any": ["paris agreement", "paris climate accord"], "none": ["fashion"]})
     assert matches(rule, "The US rejoins the Paris Agreement")

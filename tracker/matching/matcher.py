@@ -90,6 +90,18 @@ class TermIndex:
                 yield start, end, literal, payload
 
 
+# How much of a summary and of a content is read: about the first three paragraphs.
+CONTENT_LEAD_CHARS = 1500
+
+
+def lead_of(text: str) -> str:
+    """The opening of a field, cut at a space so that no word is cut in two."""
+    if len(text) <= CONTENT_LEAD_CHARS:
+        return text
+    cut = text.rfind(" ", 0, CONTENT_LEAD_CHARS + 1)
+    return text[:cut if cut > 0 else CONTENT_LEAD_CHARS]
+
+
 @dataclass(frozen=True)
 class EntryText:
     """An entry's fields joined into one normalised text, with where each field lies."""
@@ -107,6 +119,11 @@ class EntryText:
 
     @classmethod
     def of(cls, title: str, summary: str = "", content: str = "") -> "EntryText":
+        # News about a commitment names it in the title or the opening: only that much of
+        # the summary and the content is read. An article that gets to a pledge far down
+        # mentions it in passing, and its broad words ("parliament", "mandate", "cars")
+        # matched rules in long articles about something else (an election, robotaxis).
+        summary, content = lead_of(summary), lead_of(content)
         parts, spans, position = [], [], 0
         for name, value in (("title", title), ("summary", summary), ("content", content)):
             normalised = normalise(value) if value else ""
@@ -276,6 +293,8 @@ class RuleMatcher:
         result = self._evaluate(number, entry.key, text, self._literal_hits(text).get(number, []), explain=True)
         if isinstance(result, Match):
             return Explanation(rule_id, True, _describe_match(result), result)
+        if max(len(entry.summary or ""), len(entry.content or "")) > CONTENT_LEAD_CHARS:
+            result = [*result, f"(only the title and the first {CONTENT_LEAD_CHARS} characters of the summary and the content are read)"]
         return Explanation(rule_id, False, tuple(result), None)
 
     def _could_match(self, number: int, literal_hits) -> bool:
@@ -338,8 +357,6 @@ class RuleMatcher:
             return [f"the `all` groups hit, but not within {spec.within} words of each other"]
         any_hits = by_role.get((ANY, 0), [])
         positive = [hit for hits in group_hits for hit in hits] + any_hits
-        if not _in_the_lead(text, positive):
-            return [f"every hit is deep in the article's text (past the first {CONTENT_LEAD_CHARS} characters of its summary and content): a passing mention"]
         scope = _signal_scope(text, group_hits + ([any_hits] if any_hits else []))
         if scope_only:
             return _Scope(scope)
@@ -577,17 +594,6 @@ def reading_cues(builtin: dict, stated: tuple[str, int, int] | None) -> tuple[st
     if stated:
         cues.append(f"year_{stated[0]}")
     return tuple(sorted(cues))
-
-
-# News about a commitment names it in the title, the summary or the article's opening;
-# an article that only gets to it far down mentions it in passing.
-CONTENT_LEAD_CHARS = 1500
-
-
-def _in_the_lead(text: EntryText, hits: list[TermHit]) -> bool:
-    """A hit in the title, or in the opening of the summary or the content."""
-    starts = {name: start for name, start, _end in text.spans}
-    return any(hit.field == "title" or hit.start - starts.get(hit.field, 0) < CONTENT_LEAD_CHARS for hit in hits)
 
 
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
