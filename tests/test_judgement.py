@@ -322,3 +322,17 @@ def test_a_date_moved_past_the_target_is_a_delay_in_the_languages_of_the_news(sh
 def test_a_date_brought_forward_is_progress(shipped_matcher, title):
     match = read(shipped_matcher, title)["toyota-solid-state"]
     assert (match.signal.value, match.signal_source, match.target_year) == ("progress", "target", 2026)
+
+
+@pytest.mark.parametrize("title", [
+    "China's carbon emissions reached a new record high last year, a test for its climate goals",
+    "Chinas CO2-Emissionen steigen trotz Ausbau von Wind und Sonne, das Klimaziel wackelt",
+    "中国碳排放创历史新高 2030年前达峰目标受关注",
+])
+def test_emissions_at_a_record_are_not_a_pledge_reached(title):
+    # Without a model, the built-in phrases decide: "reached a new record" is emissions going
+    # up, against a pledge to cut them, not the target reached.
+    matcher = RuleMatcher(list(load_rules([REPO / "rules"]).rules))
+    found = read(matcher, title)
+    assert "china-ndc" in found
+    assert found["china-ndc"].signal.value == "doubt"

@@ -102,6 +102,16 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "falls short", "fell short", "fall short", "missed", "misses", "off course", "in doubt", "under threat",
         "faces delays", "risk missing", "risks missing", "warns", "struggle", "unrealistic",
         "out of reach", "lags", "slowdown", "shortfall",
+        # Emissions going up, against a pledge to cut them ("reached a new record" is not
+        # the target reached): in each language below as well.
+        "emissions rose", "emissions rise", "emissions rising", "emissions climbed", "emissions increased",
+        "emissions grew", "emissions hit a record", "emissions reached a record", "emissions reached a new record",
+        "record emissions", "rise in emissions", "emissions rebound*",
+        "emissionen steigen", "emissionen gestiegen", "emissionen auf rekordhoch", "rekordemissionen", "anstieg der emissionen",
+        "hausse des emissions", "emissions en hausse", "emissions record",
+        "aumento de las emisiones", "emisiones record", "emisiones aumentan", "aumento delle emissioni", "aumento das emissoes",
+        "排放创新高", "排放创历史新高", "排放量创新高", "排放上升", "排放增加", "排放反弹", "排放量上升", "排放量增加",
+        "排出量が過去最高", "排出量が増加", "排出量増加", "배출량 증가", "배출량 사상 최대", "배출 증가",
         # German
         "zweifel*", "gefahrdet", "verfehlt", "verfehlen", "wackelt", "in gefahr", "kaum zu schaffen",
         "unrealistisch", "hinkt hinterher", "ruckstand", "fraglich", "stockt", "stocken", "kritik an",
