@@ -337,3 +337,17 @@ def test_emissions_at_a_record_are_not_a_pledge_reached(title):
     found = read(matcher, title)
     assert "china-ndc" in found
     assert found["china-ndc"].signal.value == "doubt"
+
+
+@pytest.mark.parametrize("title, rule", [
+    ("QuantumScape's solid-state cells are still years off, analysts say", "quantumscape-powerco"),
+    ("Toyota's solid-state battery claim meets caution from suppliers", "toyota-solid-state"),
+    ("퀀텀스케이프 전고체 배터리 양산에 걸림돌", "quantumscape-powerco"),
+    ("宁德时代董事长给全固态电池泼冷水", "catl-byd-solid-state"),
+])
+def test_a_risk_told_without_a_verb_of_failure_is_a_doubt(title, rule):
+    # Without a model, the built-in phrases decide.
+    matcher = RuleMatcher(list(load_rules([REPO / "rules"]).rules))
+    found = read(matcher, title)
+    assert rule in found
+    assert found[rule].signal.value == "doubt"

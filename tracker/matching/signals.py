@@ -102,6 +102,15 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         "falls short", "fell short", "fall short", "missed", "misses", "off course", "in doubt", "under threat",
         "faces delays", "risk missing", "risks missing", "warns", "struggle", "unrealistic",
         "out of reach", "lags", "slowdown", "shortfall",
+        # How the news words a risk without a verb of failure: cautions, clouds, hurdles,
+        # headwinds, hype, a plan on the chopping block, a yellow light.
+        "years off", "meets caution", "urges caution", "cautious", "casts doubt", "clouds", "cloud over",
+        "chopping block", "chopping list", "bubble", "hype", "high risk", "remains to be seen", "hurdle",
+        "obstacle*", "roadblock*", "headwind*", "stumbling block*", "question mark*", "cold water",
+        "hurde*", "fragezeichen", "skepsis", "gegenwind", "dampfer", "obstacles", "frein*",
+        "escepticismo", "obstaculo*", "scetticismo", "ostacol*",
+        "黄灯", "泼冷水", "潑冷水", "疑问", "靠得住", "隐忧", "隱憂", "冷や水", "逆風", "黄信号", "課題山積",
+        "흔들", "경고", "허들", "물음표", "제동", "회의론", "걸림돌",
         # Emissions going up, against a pledge to cut them ("reached a new record" is not
         # the target reached): in each language below as well.
         "emissions rose", "emissions rise", "emissions rising", "emissions climbed", "emissions increased",
