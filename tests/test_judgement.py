@@ -25,6 +25,12 @@ def shipped_matcher() -> RuleMatcher:
     return RuleMatcher(list(load_rules([REPO / "rules"]).rules), signal_model=shipped_model(), min_confidence=0.25)
 
 
+@pytest.fixture(scope="module")
+def phrase_matcher() -> RuleMatcher:
+    """Without a model: the built-in phrases decide."""
+    return RuleMatcher(list(load_rules([REPO / "rules"]).rules))
+
+
 def read(matcher: RuleMatcher, title: str, text: str = "") -> dict:
     return {match.rule_id: match for match in matcher.match(Entry(key=title, title=title, summary=text))}
 
@@ -337,9 +343,7 @@ def test_a_date_brought_forward_is_progress(shipped_matcher, title):
     ("퀀텀스케이프 전고체 배터리 양산에 걸림돌", "quantumscape-powerco"),
     ("宁德时代董事长给全固态电池泼冷水", "catl-byd-solid-state"),
 ])
-def test_doubt_as_the_news_words_it(title, rule):
-    # Without a model, the built-in phrases decide.
-    matcher = RuleMatcher(list(load_rules([REPO / "rules"]).rules))
-    found = read(matcher, title)
+def test_doubt_as_the_news_words_it(phrase_matcher, title, rule):
+    found = read(phrase_matcher, title)
     assert rule in found
     assert found[rule].signal.value == "doubt"

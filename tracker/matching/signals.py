@@ -94,7 +94,7 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
     ),
     SignalKind.DOUBT: (
         "doubt*", "concerns over", "concerns about", "at risk", "struggles", "struggling", "setback*",
-        "hurdles", "uncertain", "uncertainty", "skeptic*", "sceptic*", "unlikely", "could miss",
+        "hurdle*", "uncertain", "uncertainty", "skeptic*", "sceptic*", "unlikely", "could miss",
         "may miss", "might miss", "set to miss", "off track", "falls behind", "falling behind",
         "behind schedule", "lagging", "questions over", "in jeopardy", "jeopardi*", "slow progress",
         "懸念", "难以", "우려",
@@ -105,14 +105,14 @@ BUILTIN_PHRASES: dict[SignalKind, tuple[str, ...]] = {
         # How the news words a risk without a verb of failure: cautions, clouds, hurdles,
         # headwinds, hype, a plan on the chopping block, a yellow light.
         "years off", "meets caution", "urges caution", "cautious", "casts doubt", "clouds", "cloud over",
-        "chopping block", "chopping list", "bubble", "hype", "high risk", "remains to be seen", "hurdle",
+        "chopping block", "chopping list", "bubble", "hype", "high risk", "remains to be seen",
         "obstacle*", "roadblock*", "headwind*", "stumbling block*", "question mark*", "cold water",
-        "hurde*", "fragezeichen", "skepsis", "gegenwind", "dampfer", "obstacles", "frein*",
+        "hurde*", "fragezeichen", "skepsis", "gegenwind", "dampfer", "frein*",
         "escepticismo", "obstaculo*", "scetticismo", "ostacol*",
         "黄灯", "泼冷水", "潑冷水", "疑问", "靠得住", "隐忧", "隱憂", "冷や水", "逆風", "黄信号", "課題山積",
         "흔들", "경고", "허들", "물음표", "제동", "회의론", "걸림돌",
         # Emissions going up, against a pledge to cut them ("reached a new record" is not
-        # the target reached): in each language below as well.
+        # the target reached), in the languages of the news.
         "emissions rose", "emissions rise", "emissions rising", "emissions climbed", "emissions increased",
         "emissions grew", "emissions hit a record", "emissions reached a record", "emissions reached a new record",
         "record emissions", "rise in emissions", "emissions rebound*",
