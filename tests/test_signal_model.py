@@ -3,11 +3,13 @@ shipped file is what the shipped examples train, and it is rebuilt when missing.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from tracker.matching import model_store
 from tracker.matching.examples import examples_digest, load_examples
-from tracker.matching.signal_model import Labelled, SignalModel, _matrix, features, fit_estimator, train
+from tracker.matching.signal_model import Labelled, SignalModel, _matrix, fit_estimator, train
 
 TEXTS = {
     "delay": ["maker pushes its battery launch back a year", "plant opening slips into next year", "debut put off again",
@@ -24,9 +26,9 @@ def test_the_files_probabilities_are_what_training_learnt():
     fitted = fit_estimator(EXAMPLES)
     model = train(EXAMPLES)
     probe = ["pilot line opens for the new cells", "experts doubt the promised date", "launch slips a year", "an unrelated sentence"]
-    expected = fitted.predict_proba(_matrix([features("batteries", text) for text in probe]))
+    expected = fitted.predict_proba(_matrix([model.feature_values("batteries", text) for text in probe]))
     for text, row in zip(probe, expected):
-        ours = model.probabilities(features("batteries", text))
+        ours = model.probabilities(model.feature_values("batteries", text))
         for label, probability in zip(fitted.classes, row):
             assert ours[label] == pytest.approx(probability, abs=1e-4)
         assert ours["achieved"] < 1e-6  # a signal it never saw is never read
@@ -48,6 +50,23 @@ def test_a_trained_model_reads_headlines_it_never_saw_and_tells_a_restated_plan_
     # without it, a restated plan would read as a step.
     model = train(EXAMPLES + [Labelled("batteries", line, "reaffirmed") for line in REAFFIRMED])
     assert model.read("batteries", text).signal.value == signal
+
+
+@pytest.mark.parametrize("text, signal", [
+    ("発売時期を再び先送り", "delay"),
+    ("専門家は計画の実現性を疑問視", "doubt"),
+    ("Markteinführung der Batterie erneut verschoben", "delay"),
+    ("Pilotanlage für neue Zellen eröffnet", "progress"),
+    ("专家质疑该计划能否实现", "doubt"),
+])
+def test_a_model_taught_in_english_reads_the_same_news_in_other_languages(text, signal):
+    # No word of these is in the examples: the sentence embedding carries what they mean.
+    assert _english_model().read("batteries", text).signal.value == signal
+
+
+@functools.cache
+def _english_model() -> SignalModel:
+    return train(EXAMPLES)
 
 
 def test_a_model_survives_its_file_format_and_a_bad_file_is_refused():

@@ -17,7 +17,7 @@ import ahocorasick
 from tracker.matching import numbers
 from tracker.matching import signals as builtin_signals
 from tracker.matching.ruleformat import RegexTerm, Rule, Term, compile_regex
-from tracker.matching.signal_model import SignalModel, features
+from tracker.matching.signal_model import SignalModel
 from tracker.matching.textnorm import is_word_char, normalise
 from tracker.model import Entry, Match, SignalKind, TermHit
 
@@ -515,7 +515,7 @@ class RuleMatcher:
         """Where the model reads `kind` most strongly: the quote a reviewer checks."""
         if len(scope) == 1:
             return scope[0][0]
-        scored = [(model.probabilities(features(category, text.text[begin:end], cues))[kind.value], begin) for begin, end in scope]
+        scored = [(model.probabilities(model.feature_values(category, text.text[begin:end], cues))[kind.value], begin) for begin, end in scope]
         return max(scored)[1]
 
     def reading_input(self, rule_id: str, entry: Entry) -> tuple[str, tuple[str, ...]] | None:

@@ -1,7 +1,8 @@
 """The signal model: what a piece of news says about a commitment, learnt from examples.
 
 A linear model over hashed word and character n-grams (so Chinese, Japanese and Korean,
-written without spaces, are read too), with the commitment's category as a feature,
+written without spaces, are read too) and the text's sentence embedding (what it means,
+in any language: tracker.matching.sentence_encoder), with the commitment's category as a feature,
 trained with scikit-learn (linear support-vector machines, one signal against the rest:
 as accurate as logistic regression on the shipped examples and two orders of magnitude
 faster to fit; plus which side the news is on, and complement naive Bayes, all summed
@@ -26,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from tracker.matching import sentence_encoder
 from tracker.matching.textnorm import is_unspaced_script, normalise
 from tracker.model import SignalKind
 
@@ -38,7 +40,13 @@ LABELS: tuple[str, ...] = tuple(kind.value for kind in SignalKind)
 FEATURE_BITS = 18
 _MASK = (1 << FEATURE_BITS) - 1
 # Bumped whenever `features` changes: a model trained on other features is refused.
-FEATURIZER_VERSION = 3
+FEATURIZER_VERSION = 4
+# The sentence embedding's dimensions are features past the hashed ones, with this weight
+# against the n-grams' unit length (cross-validated through the whole reader: 0.25, 0.5,
+# 0.7 and 1 tried, 0.5 best; benchmarks/README.md, "Signals").
+MEANING_BASE = 1 << FEATURE_BITS
+MEANING_WEIGHT = 0.5
+FEATURE_COUNT = MEANING_BASE + sentence_encoder.DIMENSIONS
 _MAGIC = b"TRKSIG1\n"
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -64,12 +72,12 @@ def _split_token(token: str) -> list[str]:
     return parts
 
 
-def features(category: str, text: str, cues: Iterable[str] = ()) -> dict[int, float]:
+def features(category: str, text: str, cues: Iterable[str] = (), meaning: Sequence[float] = ()) -> dict[int, float]:
     """Hashed features of one reading: words, word pairs, character n-grams of words
     (1-3 characters in unspaced scripts), the category alone and with each word, whether
     it asks a question or negates, and cues found by the rules' own machinery (a
     built-in phrase's kind, a stated year compared with the target). Sublinear counts,
-    L2-normalised."""
+    L2-normalised; then the text's sentence embedding (`meaning`), if given, weighted."""
     normalised = _DIGIT.sub("0", normalise(text))
     words = [part for token in _TOKEN.findall(normalised) for part in _split_token(token)]
     counts: Counter[str] = Counter()
@@ -100,7 +108,10 @@ def features(category: str, text: str, cues: Iterable[str] = ()) -> dict[int, fl
         index = zlib.crc32(key.encode("utf-8")) & _MASK
         weighted[index] = weighted.get(index, 0.0) + 1.0 + math.log(count)
     norm = math.sqrt(sum(value * value for value in weighted.values())) or 1.0
-    return {index: value / norm for index, value in weighted.items()}
+    values = {index: value / norm for index, value in weighted.items()}
+    for dimension, value in enumerate(meaning):
+        values[MEANING_BASE + dimension] = MEANING_WEIGHT * value
+    return values
 
 
 @dataclass(frozen=True)
@@ -125,8 +136,19 @@ class SignalModel:
         # The family's second member is chosen only between the two: against the rest the
         # family's first member stands for both.
         self._family = (self.labels.index(family[0]), self.labels.index(family[1])) if family else None
+        if header.get("sentence_encoder") not in (None, sentence_encoder.NAME):
+            raise ValueError(f"signal model for sentence encoder {header['sentence_encoder']}, this tracker has {sentence_encoder.NAME}: retrain it")
         self._row = {index: number for number, index in enumerate(indices)}
         self._weights = weights
+
+    @property
+    def reads_meaning(self) -> bool:
+        """Whether it was trained on sentence embeddings, and so needs them to read."""
+        return self.header.get("sentence_encoder") == sentence_encoder.NAME
+
+    def feature_values(self, category: str, text: str, cues: Iterable[str] = ()) -> dict[int, float]:
+        meaning = sentence_encoder.sentence_encoder().embed([text])[0] if self.reads_meaning else ()
+        return features(category, text, cues, meaning)
 
     @property
     def info(self) -> dict:
@@ -165,7 +187,7 @@ class SignalModel:
         back towards the most frequent (progress): choosing by it was right less often,
         cross-validated (benchmarks/README.md, "Signals"). Reaffirmed is chosen in a
         second stage, between it and progress only (FAMILY)."""
-        values = features(category, text, cues)
+        values = self.feature_values(category, text, cues)
         scores = self.scores(values)
         probabilities = self.probabilities(values, scores)
         if self._family is None:
@@ -258,7 +280,7 @@ def _matrix(rows: Sequence[dict[int, float]]):
             indices.append(index)
             data.append(value)
         pointers.append(len(indices))
-    return csr_matrix((data, indices, pointers), shape=(len(rows), 1 << FEATURE_BITS), dtype="float64")
+    return csr_matrix((data, indices, pointers), shape=(len(rows), FEATURE_COUNT), dtype="float64")
 
 
 def _one_against_rest(matrix, positive, balance: float, sample_weight):
@@ -308,16 +330,22 @@ def _add_sides(matrix, merged, sample_weight, classes, coef, intercepts) -> None
 
 def _naive_bayes(matrix, merged, sample_weight, classes, coef):
     """Complement naive Bayes log-probabilities, centred and scaled to the linear scores'
-    spread, times NAIVE_BAYES_WEIGHT: what is added to the weights."""
+    spread, times NAIVE_BAYES_WEIGHT: what is added to the weights. Over the n-grams only:
+    naive Bayes counts, and an embedding's dimensions are no counts."""
     import numpy
     from sklearn.naive_bayes import ComplementNB
 
-    bayes = ComplementNB(alpha=NAIVE_BAYES_ALPHA).fit(matrix, merged, sample_weight=sample_weight)
+    counts = matrix[:, :MEANING_BASE]
+    bayes = ComplementNB(alpha=NAIVE_BAYES_ALPHA).fit(counts, merged, sample_weight=sample_weight)
     log_probabilities = bayes.feature_log_prob_[[list(bayes.classes_).index(label) for label in classes]]
-    seen = numpy.asarray(matrix.sum(axis=0)).ravel() > 0  # an unseen feature adds nothing
+    seen = numpy.asarray(counts.sum(axis=0)).ravel() > 0  # an unseen feature adds nothing
     log_probabilities = (log_probabilities - log_probabilities.mean(axis=0, keepdims=True)) * seen
-    spread = (matrix @ log_probabilities.T).std()
-    return NAIVE_BAYES_WEIGHT * (matrix @ coef.T).std() / spread * log_probabilities if spread > 0 else 0.0
+    spread = (counts @ log_probabilities.T).std()
+    if spread <= 0:
+        return 0.0
+    added = numpy.zeros_like(coef)
+    added[:, :MEANING_BASE] = NAIVE_BAYES_WEIGHT * (matrix @ coef.T).std() / spread * log_probabilities
+    return added
 
 
 def _split_family(matrix, targets, sample_weight, classes, coef, intercepts):
@@ -367,7 +395,8 @@ def fit_estimator(examples: Sequence[Labelled]) -> Fitted:
     if len(present) < 3 or min(present.values()) < CALIBRATION_FOLDS:
         raise ValueError(f"training needs examples of three signals at least, {CALIBRATION_FOLDS} of each (have: "
                          + (", ".join(f"{signal} {count}" for signal, count in sorted(present.items())) or "none") + ")")
-    matrix = _matrix([features(example.category, example.text, example.cues) for example in examples])
+    meanings = sentence_encoder.sentence_encoder().embed([example.text for example in examples])
+    matrix = _matrix([features(example.category, example.text, example.cues, meaning) for example, meaning in zip(examples, meanings)])
     targets = numpy.array([example.signal for example in examples])
     sample_weight = numpy.array([example.weight for example in examples])
     classes, coef, intercepts = _linear(matrix, targets, sample_weight)
@@ -415,9 +444,10 @@ def train(examples: Sequence[Labelled], info: dict | None = None) -> SignalModel
         "intercepts": intercept_row,
         "calibration": calibration,
         "family": list(FAMILY) if FAMILY[1] in fitted.classes else None,
+        "sentence_encoder": sentence_encoder.NAME,
         "examples": len(examples),
         "by_signal": dict(Counter(example.signal for example in examples)),
-        **{key: value for key, value in (info or {}).items() if key not in ("labels", "featurizer", "intercepts", "calibration", "family")},
+        **{key: value for key, value in (info or {}).items() if key not in ("labels", "featurizer", "intercepts", "calibration", "family", "sentence_encoder")},
     }
     return SignalModel(header, array("i", (int(index) for index in used)), array("f", weights.reshape(-1).tolist()))
 
