@@ -42,8 +42,8 @@ _MASK = (1 << FEATURE_BITS) - 1
 # Bumped whenever `features` changes: a model trained on other features is refused.
 FEATURIZER_VERSION = 4
 # The sentence embedding's dimensions are features past the hashed ones, with this weight
-# against the n-grams' unit length (cross-validated through the whole reader: 0.25, 0.5,
-# 0.7 and 1 tried, 0.5 best; benchmarks/README.md, "Signals").
+# against the n-grams' unit length (cross-validated: 0.4-0.6 read alike, 0.25 and 1 worse;
+# benchmarks/README.md, "Sentence embeddings").
 MEANING_BASE = 1 << FEATURE_BITS
 MEANING_WEIGHT = 0.5
 FEATURE_COUNT = MEANING_BASE + sentence_encoder.DIMENSIONS
