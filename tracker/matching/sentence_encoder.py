@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from array import array
 import os
 import tempfile
 import threading
@@ -37,7 +38,7 @@ DIMENSIONS = 512
 # One BLAS thread: a reading embeds one short text, and more threads only contend with
 # the parser workers for the same cores.
 THREADS = 1
-# Embeddings kept per process, by text (2 KB each): cross-validation and retraining read
+# Embeddings kept per process, by text (2 KB each, as float32 arrays): cross-validation and retraining read
 # the same examples again and again.
 CACHE_SIZE = 5_000
 
@@ -48,7 +49,7 @@ class SentenceEncoder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._backend = None
-        self._cache: dict[str, list[float]] = {}
+        self._cache: dict[str, array] = {}
 
     def _load(self):
         if self._backend is None:
@@ -74,7 +75,7 @@ class SentenceEncoder:
         with self._lock:
             self._load()
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str]) -> list[array]:
         """One vector per text, of unit length."""
         with self._lock:
             missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
@@ -83,7 +84,7 @@ class SentenceEncoder:
                 if len(self._cache) + len(missing) > CACHE_SIZE:
                     self._cache.clear()
                 for text, vector in zip(missing, vectors):
-                    self._cache[text] = vector.tolist()
+                    self._cache[text] = array("f", vector.astype("float32").tobytes())
             return [self._cache[text] for text in texts]
 
 
