@@ -57,7 +57,7 @@ def read_fold(rules: dict, examples, readings, train_rows, test_rows) -> list[di
         found = next((match for match in matches if match.rule_id == example.rule), None) or next(
             (match for match in matches if match.rule_id in related or rules[match.rule_id].parent == example.rule), None)
         if found is None:
-            reading = model.read(example.category, readings[row].text, readings[row].cues)
+            reading = model.read(example.category, readings[row].text, readings[row].cues, readings[row].original)
             guess, source = reading.signal.value, "unmatched"
         else:
             guess, source = found.signal.value, found.signal_source

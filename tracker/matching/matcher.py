@@ -144,6 +144,29 @@ class EntryText:
                 return self.text[start:end]
         return ""
 
+    def original_of(self, scope) -> str:
+        """The scope's (start, end) spans as the entry wrote them, before normalising: the
+        whole sentences around each span, once each. What the sentence encoder reads: it
+        learnt on text with its capitals, hyphens and accents."""
+        sentences: list[str] = []
+        for begin, end in scope:
+            name = self.field_at(begin)
+            original, offset, normalised = self.originals.get(name, ""), self._start_of(name), self.field_text(name)
+            if not original:
+                continue
+            if begin <= offset and end >= offset + len(normalised):
+                sentence = original.strip()
+            else:
+                first, _ = _original_sentence(original, _original_position(original, normalised, begin - offset))
+                _, last = _original_sentence(original, _original_position(original, normalised, max(begin, end - 1) - offset))
+                sentence = original[first:last].strip()
+            if sentence and sentence not in sentences:
+                sentences.append(sentence)
+        return "\n".join(sentences)
+
+    def _start_of(self, name: str) -> int:
+        return next(start for span_name, start, _end in self.spans if span_name == name)
+
 
 @dataclass
 class _CompiledRule:
@@ -447,7 +470,7 @@ class RuleMatcher:
             kind = builtin_signals.strongest(set(builtin))
             confidence, source = (1.0 if kind in builtin else 0.5), "phrase"
         else:
-            read = model.read(rule.category, scope_text, cues)
+            read = model.read(rule.category, scope_text, cues, text.original_of(scope))
             kind, confidence, source = read.signal, read.confidence, "model"
             # A built-in phrase names a kind the model also finds likely: the phrase
             # settles between the model's close candidates ("delays … again": a delay).
@@ -515,12 +538,13 @@ class RuleMatcher:
         """Where the model reads `kind` most strongly: the quote a reviewer checks."""
         if len(scope) == 1:
             return scope[0][0]
-        scored = [(model.probabilities(model.feature_values(category, text.text[begin:end], cues))[kind.value], begin) for begin, end in scope]
+        scored = [(model.probabilities(model.feature_values(category, text.text[begin:end], cues, text.original_of([(begin, end)])))[kind.value], begin)
+                  for begin, end in scope]
         return max(scored)[1]
 
-    def reading_input(self, rule_id: str, entry: Entry) -> tuple[str, tuple[str, ...]] | None:
-        """The text and cues the model reads for this entry and rule (None if it does not
-        match): what a person's label is learnt from."""
+    def reading_input(self, rule_id: str, entry: Entry) -> tuple[str, tuple[str, ...], str] | None:
+        """The text, cues and original text the model reads for this entry and rule (None if
+        it does not match): what a person's label is learnt from."""
         number = next((n for n, rule in enumerate(self.rules) if rule.id == rule_id), None)
         if number is None:
             return None
@@ -531,12 +555,14 @@ class RuleMatcher:
             return None
         scope_text = " \n ".join(text.text[begin:end] for begin, end in scope)
         builtin = self._phrases_in(self._signals, text, scope, background=True)  # as `_read` finds them
-        return scope_text, reading_cues(builtin, builtin_signals.stated_year(scope_text, compiled.rule.stated_years, earliest=text.published_year))
+        return (scope_text, reading_cues(builtin, builtin_signals.stated_year(scope_text, compiled.rule.stated_years, earliest=text.published_year)),
+                text.original_of(scope))
 
-    def text_reading(self, entry: Entry) -> tuple[str, tuple[str, ...]]:
+    def text_reading(self, entry: Entry) -> tuple[str, tuple[str, ...], str]:
         """The whole entry as the model would read it, for a text no rule matches."""
         text = EntryText.of_entry(entry)
-        return text.text, reading_cues(self._phrases_in(self._signals, text, [(0, len(text.text))], background=True), None)
+        whole = [(start, end) for _name, start, end in text.spans if end > start]
+        return text.text, reading_cues(self._phrases_in(self._signals, text, [(0, len(text.text))], background=True), None), text.original_of(whole)
 
     def _scope_of(self, number: int, text: EntryText) -> "_Scope | None":
         """The sentences the rule's reading looks at, or None when the rule does not match."""
@@ -684,20 +710,28 @@ def _extract_number(rule: Rule, text: str, near: list[TermHit], other_quantities
 def _quote(text: EntryText, hit: TermHit) -> str:
     """The sentence of the original (not normalised) text around a hit."""
     original = text.originals.get(hit.field, "")
-    normalised = text.field_text(hit.field)
     if not original:
         return ""
-    offset = next(start for name, start, _end in text.spans if name == hit.field)
-    # Normalisation keeps lengths nearly equal, so a proportional position lands in the sentence.
-    ratio = (hit.start - offset) / max(1, len(normalised))
-    position = min(len(original) - 1, int(ratio * len(original)))
+    position = _original_position(original, text.field_text(hit.field), hit.start - text._start_of(hit.field))
+    begin, end = _original_sentence(original, position)
+    sentence = original[begin:end].strip()
+    return sentence if len(sentence) <= QUOTE_CHARS else sentence[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def _original_position(original: str, normalised: str, position: int) -> int:
+    """Where a position of a normalised field falls in the original: normalisation keeps
+    lengths nearly equal, so a proportional position lands in the same sentence."""
+    ratio = position / max(1, len(normalised))
+    return max(0, min(len(original) - 1, int(ratio * len(original))))
+
+
+def _original_sentence(original: str, position: int) -> tuple[int, int]:
+    """The (start, end) of the original's sentence around a position."""
     begin = 0
     for found in _ORIGINAL_SENTENCE_END.finditer(original, 0, position):
         begin = found.end()
     end_found = _ORIGINAL_SENTENCE_END.search(original, position)
-    end = end_found.end() if end_found else len(original)
-    sentence = original[begin:end].strip()
-    return sentence if len(sentence) <= QUOTE_CHARS else sentence[: QUOTE_CHARS - 1].rstrip() + "…"
+    return begin, (end_found.end() if end_found else len(original))
 
 
 def _group_terms(terms: Sequence[Term]) -> str:

@@ -40,7 +40,7 @@ LABELS: tuple[str, ...] = tuple(kind.value for kind in SignalKind)
 FEATURE_BITS = 18
 _MASK = (1 << FEATURE_BITS) - 1
 # Bumped whenever `features` changes: a model trained on other features is refused.
-FEATURIZER_VERSION = 4
+FEATURIZER_VERSION = 5
 # The sentence embedding's dimensions are features past the hashed ones, with this weight
 # against the n-grams' unit length (cross-validated: 0.4-0.6 read alike, 0.25 and 1 worse;
 # benchmarks/README.md, "Sentence embeddings").
@@ -146,8 +146,10 @@ class SignalModel:
         """Whether it was trained on sentence embeddings, and so needs them to read."""
         return self.header.get("sentence_encoder") == sentence_encoder.NAME
 
-    def feature_values(self, category: str, text: str, cues: Iterable[str] = ()) -> dict[int, float]:
-        meaning = sentence_encoder.sentence_encoder().embed([text])[0] if self.reads_meaning else ()
+    def feature_values(self, category: str, text: str, cues: Iterable[str] = (), original: str = "") -> dict[int, float]:
+        """`text` normalised (the n-grams), `original` the same as the entry wrote it (the
+        embedding; `text` when not given)."""
+        meaning = sentence_encoder.sentence_encoder().embed([original or text])[0] if self.reads_meaning else ()
         return features(category, text, cues, meaning)
 
     @property
@@ -179,7 +181,7 @@ class SignalModel:
             return {label: 1.0 / self._width for label in self.labels}
         return {label: value / total for label, value in zip(self.labels, calibrated)}
 
-    def read(self, category: str, text: str, cues: Iterable[str] = ()) -> Reading:
+    def read(self, category: str, text: str, cues: Iterable[str] = (), original: str = "") -> Reading:
         """The signal the linear model scores highest, with its calibrated probability.
 
         Not the most probable after calibration: the model is fitted with every signal
@@ -187,7 +189,7 @@ class SignalModel:
         back towards the most frequent (progress): choosing by it was right less often,
         cross-validated (benchmarks/README.md, "Signals"). Reaffirmed is chosen in a
         second stage, between it and progress only (FAMILY)."""
-        values = self.feature_values(category, text, cues)
+        values = self.feature_values(category, text, cues, original)
         scores = self.scores(values)
         probabilities = self.probabilities(values, scores)
         if self._family is None:
@@ -250,6 +252,8 @@ class Labelled:
     signal: str
     cues: tuple[str, ...] = ()
     weight: float = 1.0
+    # The same text before normalising, which the sentence encoder reads ("" : `text`).
+    original: str = ""
 
 
 REGULARISATION = 0.5  # LinearSVC's C, chosen by cross-validation on the shipped examples
@@ -395,7 +399,7 @@ def fit_estimator(examples: Sequence[Labelled]) -> Fitted:
     if len(present) < 3 or min(present.values()) < CALIBRATION_FOLDS:
         raise ValueError(f"training needs examples of three signals at least, {CALIBRATION_FOLDS} of each (have: "
                          + (", ".join(f"{signal} {count}" for signal, count in sorted(present.items())) or "none") + ")")
-    meanings = sentence_encoder.sentence_encoder().embed([example.text for example in examples])
+    meanings = sentence_encoder.sentence_encoder().embed([example.original or example.text for example in examples])
     matrix = _matrix([features(example.category, example.text, example.cues, meaning) for example, meaning in zip(examples, meanings)])
     targets = numpy.array([example.signal for example in examples])
     sample_weight = numpy.array([example.weight for example in examples])
@@ -465,5 +469,5 @@ def cross_validate(examples: Sequence[Labelled], folds: int = 5, seed: int = 0) 
         model = train([examples[row] for row in train_rows])
         for row in test_rows:
             example = examples[row]
-            pairs[row] = (example.signal, model.read(example.category, example.text, example.cues).signal.value)
+            pairs[row] = (example.signal, model.read(example.category, example.text, example.cues, example.original).signal.value)
     return [pair for pair in pairs if pair is not None]

@@ -38,8 +38,8 @@ def from_examples(examples: Sequence[NewsExample], rules: Mapping[str, Rule]) ->
         if example.near_miss:  # NewsExample guarantees every other one a signal and a category
             continue
         entry = Entry(key=example.source, title=example.title, summary=example.text, published_at=example.published_at)
-        text, cues = (matcher.reading_input(example.rule, entry) if example.rule in rules else None) or matcher.text_reading(entry)
-        readings.append(Labelled(example.category, text, example.signal, cues))
+        text, cues, original = (matcher.reading_input(example.rule, entry) if example.rule in rules else None) or matcher.text_reading(entry)
+        readings.append(Labelled(example.category, text, example.signal, cues, original=original))
     return readings
 
 
@@ -47,8 +47,8 @@ def from_labels(labels: Iterable[PersonLabel], rules: Mapping[str, Rule]) -> lis
     matcher = RuleMatcher(list(rules.values()), signal_model=None)
     readings = []
     for label in labels:
-        text, cues = matcher.reading_input(label.commitment_id, label.entry) or matcher.text_reading(label.entry)
-        readings.append(Labelled(label.category, text, label.signal, cues, weight=LABEL_WEIGHT))
+        text, cues, original = matcher.reading_input(label.commitment_id, label.entry) or matcher.text_reading(label.entry)
+        readings.append(Labelled(label.category, text, label.signal, cues, weight=LABEL_WEIGHT, original=original))
     return readings
 
 
@@ -99,4 +99,4 @@ def evaluate_examples(rules: Mapping[str, Rule], folds: int = 5, folder: Path = 
 def evaluate_labels(model: SignalModel, labels: Sequence[PersonLabel], rules: Mapping[str, Rule]) -> Evaluation:
     """How a model reads the entries people labelled (the shipped model has never seen them)."""
     readings = from_labels(labels, rules)
-    return Evaluation(tuple((item.signal, model.read(item.category, item.text, item.cues).signal.value) for item in readings))
+    return Evaluation(tuple((item.signal, model.read(item.category, item.text, item.cues, item.original).signal.value) for item in readings))
