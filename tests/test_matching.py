@@ -204,3 +204,13 @@ def test_less_than_figures_are_extracted_but_down_from_figures_are_not():
 def test_typographic_apostrophes_match_plain_ones():
     rule = make_rule({"all": [["nissan's solid state"]]})
     assert matches(rule, "Nissan’s solid-state pilot line opens")
+
+
+def test_the_sentence_encoder_reads_the_entrys_own_words_of_the_sentences_about_it():
+    # The embedding was learnt on written text: it gets the entry's capitals, hyphens and
+    # typographic quotes, and only the sentences the signal is read in.
+    entry = Entry(key="e", title="Toyota’s Solid-State Battery: Still 2028?",
+                  summary="Sales of hybrids rose again. Toyota says its all-solid-state battery line is on track.")
+    text, _cues, original = RuleMatcher([make_rule(SOLID_STATE)]).reading_input("test-rule", entry)
+    assert original == "Toyota’s Solid-State Battery: Still 2028?\nToyota says its all-solid-state battery line is on track."
+    assert "hybrids" not in text and "Solid-State" not in text  # the n-grams read the normalised scope
