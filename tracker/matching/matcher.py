@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import ahocorasick
 
@@ -144,14 +144,14 @@ class EntryText:
                 return self.text[start:end]
         return ""
 
-    def original_of(self, scope) -> str:
+    def original_of(self, scope: Iterable[tuple[int, int]]) -> str:
         """The scope's (start, end) spans as the entry wrote them, before normalising: the
         whole sentences around each span, once each. What the sentence encoder reads: it
         learnt on text with its capitals, hyphens and accents."""
         sentences: list[str] = []
         for begin, end in scope:
             name = self.field_at(begin)
-            original, offset, normalised = self.originals.get(name, ""), self._start_of(name), self.field_text(name)
+            original, offset, normalised = self.originals.get(name, ""), self.start_of(name), self.field_text(name)
             if not original:
                 continue
             if begin <= offset and end >= offset + len(normalised):
@@ -164,7 +164,8 @@ class EntryText:
                 sentences.append(sentence)
         return "\n".join(sentences)
 
-    def _start_of(self, name: str) -> int:
+    def start_of(self, name: str) -> int:
+        """Where a field begins in the normalised text."""
         return next(start for span_name, start, _end in self.spans if span_name == name)
 
 
@@ -712,7 +713,7 @@ def _quote(text: EntryText, hit: TermHit) -> str:
     original = text.originals.get(hit.field, "")
     if not original:
         return ""
-    position = _original_position(original, text.field_text(hit.field), hit.start - text._start_of(hit.field))
+    position = _original_position(original, text.field_text(hit.field), hit.start - text.start_of(hit.field))
     begin, end = _original_sentence(original, position)
     sentence = original[begin:end].strip()
     return sentence if len(sentence) <= QUOTE_CHARS else sentence[: QUOTE_CHARS - 1].rstrip() + "…"
