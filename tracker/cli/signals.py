@@ -68,6 +68,8 @@ def signals_evaluate(app: App, folds: int, fmt: str) -> None:
         labels_seen = result.labels
         matrix = [{"true \\ read": truth, **{guess[:5]: count for guess, count in zip(labels_seen, row)}} for truth, row in zip(labels_seen, result.confusion())]
         echo(render(matrix, "table", ("true \\ read", *(label[:5] for label in labels_seen))))
+    if not labels:
+        click.echo("labels: none yet (`tracker evidence label ENTRY_ID ID SIGNAL` records one; `tracker signals train` learns from them)")
 
 
 def _as_json(result) -> dict:
