@@ -85,6 +85,7 @@ def test_rules_explain_says_which_terms_hit_and_what_the_text_means(cli, tmp_pat
     assert "nissan-solid-state: MATCH" in result.stdout
     assert "matched 'nissan' in summary" in result.stdout
     assert "signal: delay" in result.stdout and "target year mentioned: 2030" in result.stdout
+    assert "decided by: target, confidence 0.95" in result.stdout  # a date stated as moved, not the model's guess
     miss = cli("--config", str(config), "rules", "explain", "nissan-solid-state", "--text", "Nissan cuts Leaf prices")
     assert "no match" in miss.stdout and "no term of `all` group 2 found" in miss.stdout
 

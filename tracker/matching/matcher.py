@@ -748,6 +748,8 @@ def _describe_match(found: Match) -> tuple[str, ...]:
     reasons.append(
         f"signal: {found.signal.value}" + (f" ({found.signal_phrase!r})" if found.signal_phrase else "")
     )
+    # What decided the signal, and how sure it is: what a reviewer weighs it by.
+    reasons.append(f"decided by: {found.signal_source}, confidence {found.confidence:.2f}" + (" (needs a look)" if found.needs_review else ""))
     if found.target_year:
         reasons.append(f"target year mentioned: {found.target_year}")
     if found.value is not None:
