@@ -439,8 +439,10 @@ def test_alerts_to_one_channel_are_spaced_by_the_per_channel_interval(slack, tmp
     times = [moment for moment, _channel in arrivals]
     assert len(times) == 5
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    assert min(gaps) >= 0.28, gaps  # a few ms of slack for the trip to the stub
-    assert times[-1] - times[0] >= 4 * 0.28
+    # Measured where the posts arrive, so one post delayed on its way (a busy 2-core
+    # machine: up to tens of ms) shortens the gap after it; the spacing over the five holds.
+    assert min(gaps) >= 0.2, gaps
+    assert times[-1] - times[0] >= 4 * 0.28, gaps
 
 
 def test_pacing_one_channel_does_not_delay_another(slack, tmp_path, cli):
